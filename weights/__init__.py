@@ -1,0 +1,1 @@
+"""Models trained by evsim itself; see README.md here."""
