@@ -1,0 +1,184 @@
+"""Importers for checkpoints described by a manifest (the layout of ../shared/paper-models).
+
+A manifest (`NAME.json`) says how named tensors form the network; the tensors come from a
+`.npz` next to it, or from a PyTorch `state_dict` (`.pth`, needs the optional torch extra).
+Every manifest field is honoured generically: a parameter is a tensor name or a constant
+number, `initial_state` may scale by a layer's `b_j0`, and there are no per-model cases.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import EvsimError
+from ..model import InitialState, Layer, LayerInit, Network, Projection, Readout
+
+NEURON_ALIASES = {"lif": "lif", "alif": "alif", "leaky-integrator": "leaky-integrator", "li": "leaky-integrator"}
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise EvsimError(f"{path}: manifest not found")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EvsimError(f"{path}: not a valid JSON manifest ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("layers"), list):
+        raise EvsimError(f"{path}: a manifest needs a 'layers' list")
+    return manifest
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise EvsimError(f"{path}: tensor file not found (expected next to the manifest)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise EvsimError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def import_manifest(manifest_path: str | Path, tensors_path: str | Path | None = None) -> Network:
+    """A Network from a manifest and its tensors (`.npz` by default, `.pth` when given)."""
+    manifest_path = Path(manifest_path)
+    manifest = read_manifest(manifest_path)
+    if tensors_path is None:
+        tensors_path = manifest_path.with_suffix(".npz")
+    tensors_path = Path(tensors_path)
+    if tensors_path.suffix in (".pth", ".pt"):
+        from .torch_state import load_state_dict
+
+        tensors = load_state_dict(tensors_path)
+    else:
+        tensors = load_npz(tensors_path)
+    return network_from_manifest(manifest, tensors, where=str(manifest_path))
+
+
+def network_from_manifest(manifest: Mapping[str, Any], tensors: Mapping[str, np.ndarray], where: str) -> Network:
+    def fail(msg: str) -> EvsimError:
+        return EvsimError(f"{where}: {msg}")
+
+    def tensor(name: str, shape: tuple[int, ...], field: str) -> np.ndarray:
+        if name not in tensors:
+            raise fail(f"{field}: tensor '{name}' is not in the checkpoint")
+        arr = np.asarray(tensors[name], dtype=np.float64)
+        if arr.shape != shape:
+            raise fail(f"{field}: tensor '{name}' has shape {arr.shape}, expected {shape}")
+        return arr
+
+    def param(value: Any, size: int, field: str) -> np.ndarray | float | None:
+        """A per-neuron parameter: a tensor name, a number, or null."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return tensor(value, (size,), field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise fail(f"{field}: expected a tensor name or a number, found {value!r}")
+
+    def get(d: Mapping[str, Any], key: str, field: str, kinds: tuple[type, ...]) -> Any:
+        if key not in d:
+            raise fail(f"{field}: '{key}' is missing")
+        value = d[key]
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise fail(f"{field}: '{key}' has the wrong type ({type(value).__name__})")
+        return value
+
+    layers_in = manifest["layers"]
+    sizes: dict[str, int] = {}
+    n_inputs = None
+    layers: list[Layer] = []
+    projections: list[Projection] = []
+    for i, spec in enumerate(layers_in):
+        if not isinstance(spec, dict):
+            raise fail(f"layers[{i}]: expected an object")
+        name = get(spec, "name", f"layers[{i}]", (str,))
+        field = f"layer '{name}'"
+        size = get(spec, "size", field, (int,))
+        neuron = NEURON_ALIASES.get(get(spec, "neuron", field, (str,)))
+        if neuron is None:
+            raise fail(f"{field}: unknown neuron '{spec['neuron']}'")
+        spiking = neuron != "leaky-integrator"
+        layers.append(
+            Layer(
+                name=name,
+                size=size,
+                neuron=neuron,
+                tau_m=param(spec.get("tau_m"), size, f"{field}: tau_m"),
+                # An integrator's tau_adp/beta/b_j0 may be present in the checkpoint but are unused.
+                tau_adp=param(spec.get("tau_adp"), size, f"{field}: tau_adp") if spiking else None,
+                beta=param(spec.get("beta"), size, f"{field}: beta") if spiking else None,
+                b_j0=param(spec.get("b_j0"), size, f"{field}: b_j0") if spiking else None,
+            )
+        )
+        sizes[name] = size
+        for j, inp in enumerate(get(spec, "inputs", field, (list,))):
+            pfield = f"{field}: inputs[{j}]"
+            if not isinstance(inp, dict):
+                raise fail(f"{pfield}: expected an object")
+            source = get(inp, "from", pfield, (str,))
+            w_name = get(inp, "weight", pfield, (str,))
+            if w_name not in tensors:
+                raise fail(f"{pfield}: tensor '{w_name}' is not in the checkpoint")
+            w = np.asarray(tensors[w_name], dtype=np.float64)
+            if w.ndim != 2 or w.shape[0] != size:
+                raise fail(f"{pfield}: weight '{w_name}' has shape {w.shape}, expected ({size}, source size)")
+            if source == "input":
+                if n_inputs is not None and n_inputs != w.shape[1]:
+                    raise fail(f"{pfield}: input width {w.shape[1]} differs from an earlier {n_inputs}")
+                n_inputs = w.shape[1]
+            b_name = inp.get("bias")
+            bias = np.zeros(size) if b_name is None else tensor(b_name, (size,), f"{pfield}: bias")
+            projections.append(
+                Projection(source=source, target=name, weight=w, bias=bias, delay=get(inp, "delay", pfield, (int,)))
+            )
+    if n_inputs is None:
+        raise fail("no layer reads from 'input'")
+
+    ro = manifest.get("readout")
+    if not isinstance(ro, dict):
+        raise fail("'readout' is missing")
+    readout = Readout(
+        layer=get(ro, "layer", "readout", (str,)),
+        variable=ro.get("variable", "mem"),
+        aggregate=ro.get("aggregate", "per_step"),
+        from_step=ro.get("from_step", 0),
+    )
+    initial = InitialState()
+    for key, rule in (manifest.get("initial_state") or {}).items():
+        if not isinstance(rule, dict):
+            raise fail(f"initial_state['{key}']: expected an object")
+        layer_init = LayerInit(mem=rule.get("mem", "zeros"), scale=rule.get("scale", 1.0))
+        if key == "*":
+            initial.default = layer_init
+        else:
+            initial.layers[key] = layer_init
+
+    metadata = {
+        "source": manifest.get("source"),
+        "task": manifest.get("task"),
+        "claimed_accuracy": manifest.get("claimed_accuracy"),
+        "notes": manifest.get("notes"),
+        "imported_from": where,
+        "importer": "manifest",
+    }
+    try:
+        return Network(
+            name=str(manifest.get("name", Path(where).stem)),
+            n_inputs=n_inputs,
+            layers=layers,
+            projections=projections,
+            readout=readout,
+            initial_state=initial,
+            dt=float(manifest.get("dt", 1.0)),
+            r_m=float(manifest.get("R_m", 1.0)),
+            metadata={k: v for k, v in metadata.items() if v is not None},
+        )
+    except EvsimError as exc:
+        raise fail(str(exc)) from None
+
