@@ -406,3 +406,38 @@ def decide(readout: Readout, trace: np.ndarray) -> np.ndarray:
     if readout.aggregate == "mean":
         return np.argmax(window.mean(axis=1), axis=1)
     return np.argmax(window.sum(axis=1), axis=1)
+
+
+@dataclass
+class NeuronCoefficients:
+    """Per-neuron constants of one layer's update, computed once, identically for every engine.
+
+    Both engines evaluate the same expressions on these arrays in the same order, so that the
+    neuron update itself never makes them differ; only the summation order of I may.
+    """
+
+    alpha: np.ndarray  # exp(-dt / tau_m)
+    gain: np.ndarray  # (1 - alpha) * r_m: the factor on the input current
+    rho: np.ndarray  # exp(-dt / tau_adp) (0 for integrators)
+    one_minus_rho: np.ndarray
+    beta: np.ndarray  # 0 for lif and integrators
+    b_j0: np.ndarray  # 0 for integrators (never used: they do not spike)
+    bias: np.ndarray  # the sum of the incoming projections' biases, in projection order
+
+
+def coefficients(network: Network, layer: Layer) -> NeuronCoefficients:
+    alpha = layer.alpha(network.dt)
+    rho = layer.rho(network.dt)
+    bias = np.zeros(layer.size)
+    for p in network.incoming(layer.name):
+        bias = bias + p.bias
+    zeros = np.zeros(layer.size)
+    return NeuronCoefficients(
+        alpha=alpha,
+        gain=(1.0 - alpha) * network.r_m,
+        rho=rho,
+        one_minus_rho=1.0 - rho,
+        beta=zeros if layer.beta is None else layer.beta,
+        b_j0=zeros if layer.b_j0 is None else layer.b_j0,
+        bias=bias,
+    )
