@@ -1,0 +1,412 @@
+"""The library API the CLI is a shell over: run, crosscheck, describe.
+
+Each function takes a Network (the one model description) and a Dataset (from evsim.tasks)
+and returns a plain report object with a `to_dict()` for JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .engines import event, reference
+from .engines.result import OpCounts, SimResult
+from .errors import EvsimError
+from .events import EventBatch
+from .model import INPUT, Network, decide, initial_state
+
+ENGINES = ("event", "reference")
+Progress = Callable[[int], None]  # called with the number of samples just finished
+
+
+def default_batch_size(network: Network, engine: str) -> int:
+    # The event engine runs a batch's samples in parallel, one per thread: a few per core is
+    # enough.  The reference engine's cost is per step, so wider batches amortize it.
+    return 32 if engine == "event" else 64
+
+
+def check_fit(network: Network, dataset) -> None:
+    """A one-line error when the task's data cannot feed the model or score its readout."""
+    if dataset.n_channels != network.n_inputs:
+        raise EvsimError(
+            f"task '{dataset.name}' gives {dataset.n_channels} input channels, "
+            f"model '{network.name}' expects {network.n_inputs}"
+        )
+    per_step = network.readout.aggregate == "per_step"
+    if dataset.n_classes is not None:
+        if per_step != dataset.per_step_labels:
+            kind = "one label per step" if dataset.per_step_labels else "one label per sample"
+            raise EvsimError(
+                f"task '{dataset.name}' has {kind}, but model '{network.name}' reads out "
+                f"'{network.readout.aggregate}'"
+            )
+        if network.readout_size != dataset.n_classes:
+            raise EvsimError(
+                f"task '{dataset.name}' has {dataset.n_classes} classes, model '{network.name}' "
+                f"reads out {network.readout_size} neurons"
+            )
+    if dataset.n_steps <= network.readout.from_step:
+        raise EvsimError(
+            f"task '{dataset.name}' has {dataset.n_steps} steps, but the readout starts at step {network.readout.from_step}"
+        )
+
+
+def simulate(
+    network: Network,
+    inputs: EventBatch,
+    sample_ids: np.ndarray,
+    engine: str = "event",
+    init: str = "zeros",
+    seed: int = 0,
+    record: bool = False,
+    prepared: event.Prepared | None = None,
+) -> SimResult:
+    """One batch through one engine.  With `record`, full spike and membrane trains are kept."""
+    state = initial_state(network, sample_ids, init, seed)
+    if engine == "event":
+        return event.simulate(prepared or network, inputs, state, record_spikes=record, record_mem=record)
+    if engine == "reference":
+        # The reference derives its operation counts from its spike trains, so it always keeps them.
+        return reference.simulate(network, inputs.to_dense(), state, record_spikes=True, record_mem=record)
+    raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
+
+
+def projection_names(network: Network) -> list[str]:
+    names, seen = [], {}
+    for p in network.projections:
+        name = f"{p.source}->{p.target}"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return names
+
+
+def dense_equivalent_per_step(network: Network) -> int:
+    """MACs a dense time-stepped implementation performs per step: every synapse, every step."""
+    return int(sum(p.weight.size for p in network.projections))
+
+
+def sops_summary(network: Network, totals: dict[str, np.ndarray], samples: int, steps: int) -> dict[str, Any]:
+    """Per-sample operation counts: totals over projections, plus the breakdown."""
+    names = projection_names(network)
+    per = lambda key: totals[key] / samples  # noqa: E731
+    by_projection = {
+        name: {
+            "events": float(per("events")[i]),
+            "ac": float(per("ac")[i]),
+            "ac_structural": float(per("ac_structural")[i]),
+            "mac": float(per("mac")[i]),
+            "dense_equivalent": float(steps * network.projections[i].weight.size),
+        }
+        for i, name in enumerate(names)
+    }
+    return {
+        "ac": float(per("ac").sum()),
+        "ac_structural": float(per("ac_structural").sum()),
+        "mac": float(per("mac").sum()),
+        "events": float(per("events").sum()),
+        "neuron_updates": float(per("neuron_updates").sum()),
+        "dense_equivalent": float(steps * dense_equivalent_per_step(network)),
+        "by_projection": by_projection,
+        "neuron_updates_by_layer": {
+            layer.name: float(per("neuron_updates")[i]) for i, layer in enumerate(network.layers)
+        },
+    }
+
+
+@dataclass
+class RunReport:
+    model: str
+    task: str
+    source: str
+    engine: str
+    init: str
+    seed: int
+    samples: int
+    steps: int
+    seconds: float
+    accuracy: float | None
+    accuracy_labelled: float | None
+    scored: int  # scored predictions (steps for per-step tasks, samples otherwise)
+    spikes_per_sample: dict[str, float]
+    firing_rate: dict[str, float]  # spikes per neuron per step
+    sops_per_sample: dict[str, Any]
+    task_info: dict[str, Any] = field(default_factory=dict)
+    counts_total: dict[str, list[int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Tally:
+    """Running sums over batches: correct predictions, operation counts."""
+
+    def __init__(self, network: Network):
+        self.network = network
+        self.correct = self.scored = self.correct_lab = self.scored_lab = 0
+        self.samples = 0
+        self.totals = {k: 0 for k in ("events", "ac", "ac_structural", "mac", "spikes", "neuron_updates")}
+
+    def add(self, result: SimResult, batch, score: bool) -> None:
+        c: OpCounts = result.counts
+        for key in self.totals:
+            self.totals[key] = self.totals[key] + getattr(c, key).sum(axis=0)
+        self.samples += len(batch.sample_ids)
+        if not score:
+            return
+        pred = decide(self.network.readout, result.trace)
+        if pred.ndim == 2:  # per step, scored from from_step
+            start = self.network.readout.from_step
+            hit = pred[:, start:] == batch.labels[:, start:]
+            self.correct += int(hit.sum())
+            self.scored += hit.size
+            if batch.label_mask is not None:
+                mask = batch.label_mask[:, start:]
+                self.correct_lab += int(hit[mask].sum())
+                self.scored_lab += int(mask.sum())
+        else:
+            self.correct += int((pred == batch.labels).sum())
+            self.scored += len(pred)
+
+
+def run(
+    network: Network,
+    dataset,
+    engine: str = "event",
+    init: str = "zeros",
+    seed: int = 0,
+    offset: int = 0,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Simulate a data set (or a slice) and score it by the model's readout rule."""
+    check_fit(network, dataset)
+    if engine not in ENGINES:
+        raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
+    batch_size = batch_size or default_batch_size(network, engine)
+    prepared = event.prepare(network) if engine == "event" else None
+    tally = _Tally(network)
+    score = dataset.n_classes is not None
+    start = time.perf_counter()
+    for batch in dataset.batches(batch_size, offset, limit):
+        result = simulate(network, batch.inputs, batch.sample_ids, engine, init, seed, prepared=prepared)
+        tally.add(result, batch, score)
+        if progress:
+            progress(len(batch.sample_ids))
+    seconds = time.perf_counter() - start
+    n, steps = tally.samples, dataset.n_steps
+    if n == 0:
+        raise EvsimError("no samples to run (check --offset and --limit)")
+    spikes = {layer.name: float(tally.totals["spikes"][i] / n) for i, layer in enumerate(network.layers) if layer.spiking}
+    return RunReport(
+        model=network.name,
+        task=dataset.name,
+        source=dataset.source,
+        engine=engine,
+        init=init,
+        seed=seed,
+        samples=n,
+        steps=steps,
+        seconds=seconds,
+        accuracy=tally.correct / tally.scored if score and tally.scored else None,
+        accuracy_labelled=tally.correct_lab / tally.scored_lab if tally.scored_lab else None,
+        scored=tally.scored,
+        spikes_per_sample=spikes,
+        firing_rate={name: s / (network.layer(name).size * steps) for name, s in spikes.items()},
+        sops_per_sample=sops_summary(network, tally.totals, n, steps),
+        task_info=dict(dataset.info),
+        counts_total={k: [int(v) for v in np.atleast_1d(t)] for k, t in tally.totals.items()},
+    )
+
+
+# ---- crosscheck ------------------------------------------------------------------------
+
+
+@dataclass
+class GoldenCheck:
+    index: int
+    max_abs_diff: float
+    tolerance: float
+    predictions_agree: bool
+    passed: bool
+
+
+@dataclass
+class CrosscheckReport:
+    model: str
+    task: str | None
+    init: str
+    seed: int
+    samples: int
+    spike_agreement: float  # fraction of (sample, step, neuron) spike values identical
+    samples_identical: int  # samples whose every spike train is identical
+    prediction_agreement: float
+    max_abs_mem_diff: float
+    max_abs_readout_diff: float
+    sops_agree: bool  # event engine's counts == counts derived from the reference's spike trains
+    sops_event: dict[str, float]
+    sops_reference: dict[str, float]
+    golden: list[GoldenCheck]
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _compare(network: Network, a: SimResult, b: SimResult) -> dict[str, Any]:
+    n = a.trace.shape[0]
+    same = np.ones(n, dtype=bool)
+    agree = total = 0
+    for sa, sb in zip(a.spikes, b.spikes):
+        eq = sa == sb
+        agree += int(eq.sum())
+        total += eq.size
+        same &= eq.reshape(n, -1).all(axis=1)
+    pa, pb = decide(network.readout, a.trace), decide(network.readout, b.trace)
+    mem_diff = max(float(np.abs(ma - mb).max(initial=0.0)) for ma, mb in zip(a.mem, b.mem))
+    return {
+        "agree": agree,
+        "total": total,
+        "identical": int(same.sum()),
+        "pred_agree": int((pa == pb).all(axis=tuple(range(1, pa.ndim))).sum()) if pa.ndim > 1 else int((pa == pb).sum()),
+        "mem_diff": mem_diff,
+        "trace_diff": float(np.abs(a.trace - b.trace).max(initial=0.0)),
+    }
+
+
+def check_golden(network: Network) -> list[GoldenCheck]:
+    """Run each golden record through the event engine from zeros; compare the readout trace."""
+    checks = []
+    prepared = event.prepare(network) if network.golden else None
+    for i, rec in enumerate(network.golden):
+        batch = EventBatch.from_dense(rec.input[None])
+        result = simulate(network, batch, np.array([0]), "event", "zeros", prepared=prepared)
+        diff = float(np.abs(result.trace[0] - rec.output).max(initial=0.0))
+        agree = bool(np.array_equal(decide(network.readout, result.trace), decide(network.readout, rec.output[None])))
+        checks.append(GoldenCheck(i, diff, rec.tolerance, agree, diff <= rec.tolerance and agree))
+    return checks
+
+
+def crosscheck(
+    network: Network,
+    dataset=None,
+    init: str = "zeros",
+    seed: int = 0,
+    offset: int = 0,
+    limit: int | None = None,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+) -> CrosscheckReport:
+    """Both engines on the same inputs and initial state, plus the file's golden records.
+
+    Passes when every spike train and every prediction agree, the operation counts agree, and
+    every golden record is reproduced within its tolerance.
+    """
+    golden = check_golden(network)
+    if dataset is None and not golden:
+        raise EvsimError(f"model '{network.name}' has no golden records: give a task to cross-check the engines on")
+    totals = {"agree": 0, "total": 0, "identical": 0, "pred_agree": 0, "mem_diff": 0.0, "trace_diff": 0.0}
+    tally_e, tally_r = _Tally(network), _Tally(network)
+    n = 0
+    if dataset is not None:
+        check_fit(network, dataset)
+        prepared = event.prepare(network)
+        for batch in dataset.batches(batch_size, offset, limit):
+            ev = simulate(network, batch.inputs, batch.sample_ids, "event", init, seed, record=True, prepared=prepared)
+            ref = simulate(network, batch.inputs, batch.sample_ids, "reference", init, seed, record=True)
+            cmp = _compare(network, ev, ref)
+            for key in ("agree", "total", "identical", "pred_agree"):
+                totals[key] += cmp[key]
+            for key in ("mem_diff", "trace_diff"):
+                totals[key] = max(totals[key], cmp[key])
+            tally_e.add(ev, batch, score=False)
+            tally_r.add(ref, batch, score=False)
+            n += len(batch.sample_ids)
+            if progress:
+                progress(len(batch.sample_ids))
+    steps = dataset.n_steps if dataset is not None else 0
+    sops_e = sops_summary(network, tally_e.totals, max(n, 1), steps)
+    sops_r = sops_summary(network, tally_r.totals, max(n, 1), steps)
+    sops_agree = all(np.array_equal(tally_e.totals[k], tally_r.totals[k]) for k in tally_e.totals)
+    passed = (
+        totals["agree"] == totals["total"]
+        and totals["pred_agree"] == n
+        and sops_agree
+        and all(g.passed for g in golden)
+    )
+    flat = lambda s: {k: v for k, v in s.items() if not isinstance(v, dict)}  # noqa: E731
+    return CrosscheckReport(
+        model=network.name,
+        task=dataset.name if dataset is not None else None,
+        init=init,
+        seed=seed,
+        samples=n,
+        spike_agreement=totals["agree"] / totals["total"] if totals["total"] else 1.0,
+        samples_identical=totals["identical"],
+        prediction_agreement=totals["pred_agree"] / n if n else 1.0,
+        max_abs_mem_diff=totals["mem_diff"],
+        max_abs_readout_diff=totals["trace_diff"],
+        sops_agree=sops_agree,
+        sops_event=flat(sops_e),
+        sops_reference=flat(sops_r),
+        golden=golden,
+        passed=passed,
+    )
+
+
+# ---- describe ----------------------------------------------------------------------------
+
+
+def describe(network: Network) -> dict[str, Any]:
+    """What `evsim info` prints: layers, parameter ranges, projections, sizes, metadata."""
+
+    def rng(a):
+        return None if a is None else {"min": float(np.min(a)), "max": float(np.max(a)), "mean": float(np.mean(a))}
+
+    layers = [
+        {
+            "name": layer.name,
+            "neuron": layer.neuron,
+            "size": layer.size,
+            "tau_m": rng(layer.tau_m),
+            "tau_adp": rng(layer.tau_adp),
+            "beta": rng(layer.beta),
+            "b_j0": rng(layer.b_j0),
+        }
+        for layer in network.layers
+    ]
+    projections = [
+        {
+            "name": name,
+            "shape": list(p.weight.shape),
+            "delay": p.delay,
+            "synapses": int(p.weight.size),
+            "nonzero": int(np.count_nonzero(p.weight)),
+            "weight": rng(p.weight),
+            "bias": rng(p.bias),
+        }
+        for name, p in zip(projection_names(network), network.projections)
+    ]
+    return {
+        "name": network.name,
+        "n_inputs": network.n_inputs,
+        "neurons": network.n_neurons,
+        "synapses": int(sum(p.weight.size for p in network.projections)),
+        "dt": network.dt,
+        "r_m": network.r_m,
+        "layers": layers,
+        "projections": projections,
+        "readout": asdict(network.readout),
+        "initial_state": {
+            "default": asdict(network.initial_state.default),
+            "layers": {k: asdict(v) for k, v in network.initial_state.layers.items()},
+        },
+        "golden_records": len(network.golden),
+        "metadata": network.metadata,
+    }
+
+
+__all__ = ["ENGINES", "INPUT", "RunReport", "CrosscheckReport", "run", "crosscheck", "describe", "check_fit", "simulate"]

@@ -1,0 +1,346 @@
+"""`evsim`: a thin command-line shell over evsim.api.
+
+Every user-caused problem arrives here as an EvsimError and leaves as one line on stderr with
+exit code 2.  Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import api
+from .errors import EvsimError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Run trained spiking RNNs spike by spike, as neuromorphic hardware would, with exact operation counts.",
+)
+out = Console()
+err = Console(stderr=True)
+
+TASK_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+# ---- shared helpers ----------------------------------------------------------------------
+
+
+def shipped_model() -> Path:
+    return Path(str(resources.files("evsim.weights").joinpath("ecg.h5")))
+
+
+def load_model(path: Optional[Path]):
+    from .formats.h5 import load_network
+
+    if path is None:
+        path = shipped_model()
+        if not path.is_file():
+            raise EvsimError("no --weights given and no model is shipped in evsim/weights")
+    return load_network(path)
+
+
+def parse_task_options(task: str, extra: list[str]) -> dict[str, Any]:
+    """`--name value` pairs after the known options, checked against the task's own options."""
+    from evsim.tasks import get_task
+
+    spec = get_task(task)
+    known = {o.name: o for o in spec.options}
+    values: dict[str, Any] = {}
+    i = 0
+    while i < len(extra):
+        arg = extra[i]
+        if not arg.startswith("--"):
+            raise EvsimError(f"unexpected argument '{arg}'")
+        key, _, value = arg[2:].partition("=")
+        key = key.replace("-", "_")
+        if key not in known:
+            names = ", ".join(f"--{o.replace('_', '-')}" for o in known) or "none"
+            raise EvsimError(f"task '{task}' has no option --{key.replace('_', '-')} (its options: {names})")
+        if not value:
+            if i + 1 >= len(extra):
+                raise EvsimError(f"option --{key.replace('_', '-')} needs a value")
+            i += 1
+            value = extra[i]
+        kind = known[key].type
+        try:
+            values[key] = kind(value)
+        except ValueError:
+            raise EvsimError(f"option --{key.replace('_', '-')}: '{value}' is not a valid {kind.__name__}") from None
+        i += 1
+    return values
+
+
+def open_dataset(task: str, data: Optional[Path], extra: list[str]):
+    from evsim.tasks import get_task, open_task
+
+    spec = get_task(task)
+    options = parse_task_options(task, extra)
+    if data is None and os.environ.get("EVSIM_DATA_DIR") and spec.default_data is None:
+        data = Path(os.environ["EVSIM_DATA_DIR"])
+    return open_task(task, data, **options)
+
+
+@contextmanager
+def progress_bar(label: str, total: int, enabled: bool = True):
+    """A progress bar on stderr with samples/s and ETA; yields an `advance(n)` callback."""
+    if not enabled:
+        yield None
+        return
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task_id = bar.add_task(label, total=total, rate="")
+
+        def advance(n: int) -> None:
+            bar.advance(task_id, n)
+            speed = bar.tasks[task_id].speed
+            bar.update(task_id, rate=f"{speed:,.1f} samples/s" if speed else "")
+
+        yield advance
+
+
+def n_selected(dataset, offset: int, limit: Optional[int]) -> int:
+    stop = dataset.n_samples if limit is None else min(dataset.n_samples, offset + limit)
+    return max(stop - offset, 0)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+def fmt(x: Optional[float], pct: bool = False) -> str:
+    if x is None:
+        return "-"
+    return f"{100 * x:.2f}%" if pct else f"{x:,.1f}"
+
+
+# ---- commands ----------------------------------------------------------------------------
+
+
+@app.command(context_settings=TASK_ARGS)
+def run(
+    ctx: typer.Context,
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    task: str = typer.Option(..., "--task", "-t", help="task name (see `evsim tasks`); task options follow, e.g. --split train"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
+    engine: str = typer.Option("event", "--engine", help="event | reference"),
+    init: str = typer.Option("zeros", "--init", help="initial state: zeros | paper (the model's stored random rule)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the paper initial state"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="run at most K samples"),
+    offset: int = typer.Option(0, "--offset", help="skip the first N samples"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="samples per engine call"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+):
+    """Run a model on a task: accuracy, spikes and exact operation counts."""
+    network = load_model(weights)
+    dataset = open_dataset(task, data, ctx.args)
+    api.check_fit(network, dataset)
+    with progress_bar(f"{network.name} on {task}", n_selected(dataset, offset, limit)) as advance:
+        report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance)
+    if as_json:
+        emit_json(report.to_dict())
+        return 0
+    print_run(report)
+    return 0
+
+
+def print_run(report: api.RunReport) -> None:
+    t = Table(title=f"{report.model} on {report.task} ({report.engine} engine, init {report.init})", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("data", report.source)
+    t.add_row("samples", f"{report.samples} x {report.steps} steps")
+    t.add_row("accuracy", fmt(report.accuracy, pct=True))
+    if report.accuracy_labelled is not None:
+        t.add_row("accuracy (labelled steps only)", fmt(report.accuracy_labelled, pct=True))
+    t.add_row("seconds", f"{report.seconds:.2f}  ({report.samples / max(report.seconds, 1e-9):,.1f} samples/s)")
+    for name, s in report.spikes_per_sample.items():
+        t.add_row(f"spikes/sample {name}", f"{s:,.1f}  (rate {report.firing_rate[name]:.4f} per neuron-step)")
+    sops = report.sops_per_sample
+    for key in ("ac", "ac_structural", "mac", "neuron_updates", "dense_equivalent"):
+        t.add_row(f"{key}/sample", fmt(sops[key]))
+    if sops["ac"] + sops["mac"]:
+        t.add_row("dense / (ac + mac)", f"{sops['dense_equivalent'] / (sops['ac'] + sops['mac']):.1f}x")
+    out.print(t)
+    p = Table(title="operations per sample, by projection")
+    for col in ("projection", "events", "ac", "ac_structural", "mac", "dense_equivalent"):
+        p.add_column(col, justify="right" if col != "projection" else "left")
+    for name, row in sops["by_projection"].items():
+        p.add_row(name, *(fmt(row[k]) for k in ("events", "ac", "ac_structural", "mac", "dense_equivalent")))
+    out.print(p)
+
+
+@app.command("import")
+def import_(
+    source: Path = typer.Argument(..., help="a manifest NAME.json (tensors from NAME.npz beside it, or --tensors)"),
+    output: Path = typer.Option(..., "--output", "-o", help="the evsim model file to write"),
+    tensors: Optional[Path] = typer.Option(None, "--tensors", help="a .npz or PyTorch .pth state_dict"),
+):
+    """Convert a checkpoint described by a manifest into an evsim model file."""
+    from .formats.h5 import save_network
+    from .formats.manifest import import_manifest
+
+    network = import_manifest(source, tensors)
+    save_network(network, output)
+    err.print(f"wrote {output}: {network.name}, {network.n_neurons} neurons, {len(network.projections)} projections")
+    return 0
+
+
+@app.command()
+def info(
+    weights: Optional[Path] = typer.Argument(None, help="model file (default: the shipped ECG model)"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Layers, parameters, sizes and metadata of a model file."""
+    d = api.describe(load_model(weights))
+    if as_json:
+        emit_json(d)
+        return 0
+    out.print(f"[bold]{d['name']}[/]: {d['n_inputs']} inputs, {d['neurons']} neurons, {d['synapses']:,} synapses, dt {d['dt']}")
+    t = Table(title="layers")
+    for col in ("layer", "neuron", "size", "tau_m", "tau_adp", "beta", "b_j0"):
+        t.add_column(col)
+    r = lambda v: "-" if v is None else (f"{v['min']:.3g}" if v["min"] == v["max"] else f"{v['min']:.3g}..{v['max']:.3g}")  # noqa: E731
+    for layer in d["layers"]:
+        t.add_row(layer["name"], layer["neuron"], str(layer["size"]), *(r(layer[k]) for k in ("tau_m", "tau_adp", "beta", "b_j0")))
+    out.print(t)
+    p = Table(title="projections")
+    for col in ("projection", "shape", "delay", "non-zero", "weight", "bias"):
+        p.add_column(col)
+    for pr in d["projections"]:
+        p.add_row(pr["name"], "x".join(map(str, pr["shape"])), str(pr["delay"]), f"{pr['nonzero']:,}/{pr['synapses']:,}", r(pr["weight"]), r(pr["bias"]))
+    out.print(p)
+    ro = d["readout"]
+    out.print(f"readout: {ro['aggregate']} of {ro['variable']} of '{ro['layer']}' from step {ro['from_step']}")
+    out.print(f"paper initial state: {d['initial_state']}")
+    out.print(f"golden records: {d['golden_records']}")
+    for key, value in d["metadata"].items():
+        out.print(f"{key}: {value}")
+    return 0
+
+
+@app.command(context_settings=TASK_ARGS)
+def crosscheck(
+    ctx: typer.Context,
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="task to run both engines on (without: golden records only)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
+    init: str = typer.Option("zeros", "--init", help="zeros | paper"),
+    seed: int = typer.Option(0, "--seed"),
+    limit: Optional[int] = typer.Option(None, "--limit"),
+    offset: int = typer.Option(0, "--offset"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Both engines (and the golden records) on the same inputs; exit 1 on any disagreement."""
+    network = load_model(weights)
+    dataset = open_dataset(task, data, ctx.args) if task else None
+    total = n_selected(dataset, offset, limit) if dataset is not None else 0
+    if dataset is not None:
+        api.check_fit(network, dataset)
+    with progress_bar(f"crosscheck {network.name}", total, enabled=dataset is not None) as advance:
+        report = api.crosscheck(network, dataset, init, seed, offset, limit, progress=advance)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        t = Table(title=f"crosscheck {report.model}" + (f" on {report.task}" if report.task else ""), show_header=False)
+        t.add_column(style="bold")
+        t.add_column(justify="right")
+        if report.samples:
+            t.add_row("samples", str(report.samples))
+            t.add_row("spike-train agreement", f"{100 * report.spike_agreement:.4f}%  ({report.samples_identical}/{report.samples} samples identical)")
+            t.add_row("prediction agreement", f"{100 * report.prediction_agreement:.2f}%")
+            t.add_row("max |d mem|", f"{report.max_abs_mem_diff:.3g}")
+            t.add_row("max |d readout|", f"{report.max_abs_readout_diff:.3g}")
+            t.add_row("SOP counts agree", str(report.sops_agree))
+            t.add_row("ac/sample event | reference", f"{report.sops_event['ac']:,.1f} | {report.sops_reference['ac']:,.1f}")
+        for g in report.golden:
+            status = "ok" if g.passed else "FAIL"
+            t.add_row(f"golden record {g.index}", f"{status}: max |d| {g.max_abs_diff:.3g} (tolerance {g.tolerance:g})")
+        t.add_row("result", "[green]PASS[/]" if report.passed else "[red]FAIL[/]")
+        out.print(t)
+    return 0 if report.passed else 1
+
+
+@app.command()
+def tasks(as_json: bool = typer.Option(False, "--json")):
+    """The tasks evsim knows, with their options and the data files they expect."""
+    from evsim.tasks import TASKS
+
+    if as_json:
+        emit_json(
+            {
+                name: {
+                    "summary": s.summary,
+                    "files": s.files,
+                    "options": {o.name: {"type": o.type.__name__, "default": o.default, "help": o.help} for o in s.options},
+                }
+                for name, s in TASKS.items()
+            }
+        )
+        return 0
+    t = Table(title="tasks")
+    for col in ("task", "what", "expects (under --data)", "options"):
+        t.add_column(col)
+    for name, s in TASKS.items():
+        opts = "\n".join(f"--{o.name.replace('_', '-')} {o.type.__name__} = {o.default!r}: {o.help}" for o in s.options)
+        t.add_row(name, s.summary, "\n".join(s.files) or "(built in)", opts)
+    out.print(t)
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point: EvsimError -> one line on stderr, exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="evsim", standalone_mode=False)
+    except EvsimError as exc:
+        err.print(f"evsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
