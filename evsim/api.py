@@ -327,9 +327,10 @@ def crosscheck(
             n += len(batch.sample_ids)
             if progress:
                 progress(len(batch.sample_ids))
-    steps = dataset.n_steps if dataset is not None else 0
-    sops_e = sops_summary(network, tally_e.totals, max(n, 1), steps)
-    sops_r = sops_summary(network, tally_r.totals, max(n, 1), steps)
+    sops_e = sops_r = {}
+    if n:
+        sops_e = sops_summary(network, tally_e.totals, n, dataset.n_steps)
+        sops_r = sops_summary(network, tally_r.totals, n, dataset.n_steps)
     sops_agree = all(np.array_equal(tally_e.totals[k], tally_r.totals[k]) for k in tally_e.totals)
     passed = (
         totals["agree"] == totals["total"]
