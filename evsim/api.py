@@ -16,7 +16,7 @@ from .engines import event, reference
 from .engines.result import OpCounts, SimResult
 from .errors import EvsimError
 from .events import EventBatch
-from .model import INPUT, Network, decide, initial_state
+from .model import INPUT, NEURON_UPDATE_OPS, Network, decide, initial_state
 
 ENGINES = ("event", "reference")
 Progress = Callable[[int], None]  # called with the number of samples just finished
@@ -113,6 +113,7 @@ def sops_summary(network: Network, totals: dict[str, np.ndarray], samples: int, 
         "neuron_updates_by_layer": {
             layer.name: float(per("neuron_updates")[i]) for i, layer in enumerate(network.layers)
         },
+        "neuron_update_ops": {layer.name: dict(NEURON_UPDATE_OPS[layer.neuron]) for layer in network.layers},
     }
 
 

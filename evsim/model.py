@@ -33,6 +33,13 @@ READOUT_VARIABLES = ("mem", "spike")
 INIT_MEM_RULES = ("zeros", "uniform")
 INPUT = "input"  # the name a projection uses for the network's input channels
 
+# Arithmetic of one neuron update, per neuron type (docs/counting.md explains each figure).
+NEURON_UPDATE_OPS = {
+    "lif": {"mul": 2, "add": 3, "compare": 1},
+    "alif": {"mul": 4, "add": 5, "compare": 1},
+    "leaky-integrator": {"mul": 2, "add": 2, "compare": 0},
+}
+
 
 def _as_vector(value, size: int, what: str) -> np.ndarray:
     """A per-neuron float64 vector from a scalar or an array of that size."""
