@@ -7,7 +7,7 @@ from pathlib import Path
 from evsim.errors import EvsimError
 
 from .base import Batch, Dataset, TaskOption, TaskSpec
-from . import ecg, random_spikes
+from . import ecg, random_spikes, ecg_synthetic
 
 TASKS: dict[str, TaskSpec] = {}
 
@@ -17,7 +17,7 @@ def register(spec: TaskSpec) -> TaskSpec:
     return spec
 
 
-for _module in (ecg, random_spikes):
+for _module in (ecg, random_spikes, ecg_synthetic):
     register(_module.SPEC)
 
 
