@@ -63,10 +63,7 @@ def train(
     changes.update(_parse_pairs(set_, "--set"))
     if task_option:
         changes["task_options"] = {**cfg.task_options, **_parse_pairs(task_option, "--task-option")}
-    try:
-        cfg = TrainConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in changes.items() if v is not None}}, "options")
-    except EvsimError:
-        raise
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in changes.items() if v is not None}}, "options")
     if data is None and os.environ.get("EVSIM_DATA_DIR") and task != "ecg-synthetic":
         data = Path(os.environ["EVSIM_DATA_DIR"])
     if out is None and checkpoint is None:

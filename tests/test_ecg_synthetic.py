@@ -49,3 +49,26 @@ def test_registered_task_needs_no_data():
     batch = next(ds.batches(3))
     assert batch.labels.shape == (3, 1301) and batch.label_mask.all()
     assert batch.inputs.n_samples == 3
+
+
+def test_label_lag_delays_labels_against_the_waves():
+    from evsim.tasks.ecg_synthetic import QTDB_LABEL_LAG
+
+    x0, y0, r0 = generate(3, seed=4)
+    x1, y1, r1 = generate(3, seed=4, label_lag=QTDB_LABEL_LAG)
+    np.testing.assert_array_equal(y0, y1)  # the same beats and labels ...
+    lab = y0.argmax(2)
+
+    def burst_onset_offset(x):  # mean event count just before vs after each QR onset
+        on = np.argwhere((lab[:, 1:] == 2) & (lab[:, :-1] != 2)) + [0, 1]
+        on = on[(on[:, 1] > 20) & (on[:, 1] < 1280)]
+        before = np.mean([x[i, t - 12 : t].sum() for i, t in on])
+        after = np.mean([x[i, t + 4 : t + 16].sum() for i, t in on])
+        return before, after
+
+    b0, a0 = burst_onset_offset(x0)
+    b1, a1 = burst_onset_offset(x1)
+    assert a0 > 3 * b0  # exact labels: the QRS events follow the QR onset
+    assert b1 > 3 * b0  # lagged labels: the QRS events come before the QR label, as in QTDB
+    ds = open_task("ecg-synthetic", None, n=2, label_lag=5)
+    assert ds.info["label_lag"] == 5
