@@ -162,11 +162,14 @@ def run(
     offset: int = typer.Option(0, "--offset", help="skip the first N samples"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="samples per engine call"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    profile: Optional[str] = typer.Option(None, "--profile", help="hardware profile: a shipped name (see docs/hardware.md) or a .toml file; adds energy, cores, overflows"),
 ):
     """Run a model on a task: accuracy, spikes and exact operation counts."""
     network = load_model(weights)
     dataset = open_dataset(task, data, ctx.args)
     api.check_fit(network, dataset)
+    if profile is not None:
+        return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json)
     with progress_bar(f"{network.name} on {task}", n_selected(dataset, offset, limit)) as advance:
         report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance)
     if as_json:
@@ -317,6 +320,206 @@ def tasks(as_json: bool = typer.Option(False, "--json")):
         opts = "\n".join(f"--{o.name.replace('_', '-')} {o.type.__name__} = {o.default!r}: {o.help}" for o in s.options)
         t.add_row(name, s.summary, "\n".join(s.files) or "(built in)", opts)
     out.print(t)
+    return 0
+
+
+# ---- hardware profiles: run --profile, audit, sweep (docs/hardware.md) --------------------------
+
+
+def _design_rule_exit(exc, as_json: bool):
+    """A design-rule error: one line on stderr, or the structured list on stdout with --json."""
+    if as_json:
+        from dataclasses import asdict
+
+        emit_json({"error": "design rules violated", "profile": exc.profile, "violations": [dict(asdict(v), message=v.message()) for v in exc.violations]})
+        raise typer.Exit(2)
+    raise exc
+
+
+def _joules(x: Optional[float]) -> str:
+    if x is None:
+        return "-"
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
+        if abs(x) >= scale:
+            return f"{x / scale:,.3f} {unit}"
+    return f"{x:.3g} J"
+
+
+def print_hardware(hw: dict[str, Any], title: str) -> None:
+    t = Table(title=title, show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    energy = hw.get("energy_per_inference_j")
+    if energy:
+        t.add_row("energy / inference", f"{_joules(energy['total'])}  ({_joules(energy['per_step'])} per step)")
+        for kind, j in energy["by_kind"].items():
+            t.add_row(f"  {kind}", _joules(j))
+        for layer, j in energy["by_layer"].items():
+            t.add_row(f"  layer {layer}", _joules(j))
+        if energy["unpriced"]:
+            t.add_row("  not priced by the profile", ", ".join(energy["unpriced"]))
+    else:
+        t.add_row("energy / inference", "- (the profile has no energy figures)")
+    cores = hw["cores"]
+    t.add_row("cores used", "-" if cores["used"] is None else str(cores["used"]))
+    for c in cores["per_core"]:
+        util = ", ".join(f"{k} {100 * v:.1f}%" for k, v in c["utilization"].items())
+        t.add_row(f"  core {c['index']}", f"{', '.join(f'{k}:{v}' for k, v in c['layers'].items())}  ({util})")
+    viol = hw["violations"]
+    t.add_row("violations", "none" if not viol else f"{len(viol)} (ignored on request)" if viol[0]["ignored"] else str(len(viol)))
+    for v in viol:
+        t.add_row("", v["message"])
+    ovf = hw.get("overflows")
+    if ovf is not None:
+        t.add_row("overflows (saturate/wrap)", f"{ovf['total']:,} ({ovf['per_sample']:,.1f} per sample)")
+    base = hw.get("baselines")
+    if base:
+        for kind in ("rnn", "lstm", "gru"):
+            b = base[kind]
+            ratio = f", {b['ratio_to_srnn']:.1f}x the SRNN" if b["ratio_to_srnn"] else ""
+            t.add_row(f"dense {kind.upper()} baseline", f"{b['macs_per_inference']:,} MAC, {_joules(b['energy_per_inference_j'])}{ratio}")
+        if base["mac_pj_from"] != hw["profile"]:
+            t.add_row("", f"(baseline MACs priced at {base['mac_pj']} pJ from profile '{base['mac_pj_from']}')")
+    out.print(t)
+
+
+def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json) -> int:
+    from . import audit as hwapi
+    from .hardware.mapping import DesignRuleError
+
+    prof = hwapi.as_profile(profile)
+    try:
+        with progress_bar(f"{network.name} on {task} ({prof.name})", n_selected(dataset, offset, limit)) as advance:
+            report, hw = hwapi.run_profile(network, dataset, prof, engine, init, seed, offset, limit, batch_size, progress=advance)
+    except DesignRuleError as exc:
+        return _design_rule_exit(exc, as_json)
+    if as_json:
+        emit_json({**report.to_dict(), "hardware": hw})
+        return 0
+    print_run(report)
+    print_hardware(hw, f"profile {prof.name} ({prof.arithmetic})")
+    return 0
+
+
+@app.command(context_settings=TASK_ARGS)
+def audit(
+    ctx: typer.Context,
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    task: str = typer.Option(..., "--task", "-t", help="task name; task options follow"),
+    profile: str = typer.Option(..., "--profile", help="hardware profile: a shipped name or a .toml file"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
+    engine: str = typer.Option("event", "--engine", help="hardware side: event | reference (the dense fixed-point reference)"),
+    fanin_prune: Optional[str] = typer.Option(None, "--fanin-prune", help="remedy for fan-in limits: magnitude (keep the largest |w| per neuron)"),
+    fanout_prune: Optional[str] = typer.Option(None, "--fanout-prune", help="remedy for fan-out limits: magnitude"),
+    ignore_violations: bool = typer.Option(False, "--ignore-violations", help="simulate even if the network breaks the chip's limits (listed in the report)"),
+    limit: Optional[int] = typer.Option(None, "--limit"),
+    offset: int = typer.Option(0, "--offset"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Float and hardware side by side: accuracy, agreement, counts, energy, cores, violations, overflows."""
+    from . import audit as hwapi
+    from .hardware.mapping import DesignRuleError
+
+    network = load_model(weights)
+    dataset = open_dataset(task, data, ctx.args)
+    api.check_fit(network, dataset)
+    prof = hwapi.as_profile(profile)
+    try:
+        with progress_bar(f"audit {network.name} on {prof.name}", n_selected(dataset, offset, limit)) as advance:
+            report = hwapi.audit(
+                network, dataset, prof, engine, offset, limit, batch_size, advance, fanin_prune, fanout_prune, ignore_violations
+            )
+    except DesignRuleError as exc:
+        return _design_rule_exit(exc, as_json)
+    if as_json:
+        emit_json(report.to_dict())
+        return 0
+    t = Table(title=f"audit {report.model} on {report.task}: profile {report.profile} ({report.arithmetic})", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("samples", f"{report.samples} x {report.steps} steps (from zeros)")
+    t.add_row("accuracy float | hardware", f"{fmt(report.accuracy_float, True)} | {fmt(report.accuracy_hw, True)}")
+    if report.accuracy_labelled_float is not None:
+        t.add_row("labelled steps only", f"{fmt(report.accuracy_labelled_float, True)} | {fmt(report.accuracy_labelled_hw, True)}")
+    ag = report.agreement
+    t.add_row("prediction agreement", fmt(ag["predictions"], True))
+    t.add_row("spike-train agreement", f"{fmt(ag['spikes'], True)} ({ag['samples_identical']}/{report.samples} samples identical)")
+    for name, s in report.spikes_per_sample.items():
+        t.add_row(f"spikes/sample {name} float | hw", f"{s['float']:,.1f} | {s['hw']:,.1f}")
+    for key in ("ac", "mac", "neuron_updates"):
+        t.add_row(f"{key}/sample (hw)", fmt(report.sops_per_sample[key]))
+    for name, r in report.remedies.items():
+        if isinstance(r, dict):
+            t.add_row(f"remedy {name}", f"{sum(r['removed'].values()):,} synapses removed (limit {r['limit']})")
+    if "accuracy_float_after_remedy" in report.remedies:
+        t.add_row("float accuracy before | after remedy", f"{fmt(report.remedies['accuracy_float_before_remedy'], True)} | {fmt(report.remedies['accuracy_float_after_remedy'], True)}")
+    out.print(t)
+    print_hardware(
+        {"profile": report.profile, "energy_per_inference_j": report.energy_per_inference_j, "cores": report.cores,
+         "violations": report.violations, "overflows": report.overflows, "baselines": report.baselines},
+        f"hardware: {report.profile}",
+    )  # fmt: skip
+    for note in report.notes:
+        err.print(f"note: {note}")
+    return 0
+
+
+@app.command(context_settings=TASK_ARGS)
+def sweep(
+    ctx: typer.Context,
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    task: str = typer.Option(..., "--task", "-t", help="task name; task options follow"),
+    profile: str = typer.Option(..., "--profile", help="a fixed-point hardware profile"),
+    weight_bits: Optional[str] = typer.Option(None, "--weight-bits", help="weight widths, e.g. 2..16 or 4,8,16"),
+    state_bits: Optional[str] = typer.Option(None, "--state-bits", help="state widths (membrane, current, adaptation alike)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
+    fanin_prune: Optional[str] = typer.Option(None, "--fanin-prune", help="remedy for fan-in limits: magnitude"),
+    fanout_prune: Optional[str] = typer.Option(None, "--fanout-prune", help="remedy for fan-out limits: magnitude"),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="write the table as CSV"),
+    plot_path: Optional[Path] = typer.Option(None, "--plot", help="write a PNG of accuracy against energy (needs the plot extra)"),
+    limit: Optional[int] = typer.Option(None, "--limit"),
+    offset: int = typer.Option(0, "--offset"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Accuracy against energy over weight (and state) bit widths of a fixed-point profile."""
+    from . import audit as hwapi
+
+    wb = hwapi.parse_bits(weight_bits, "--weight-bits")
+    sb = hwapi.parse_bits(state_bits, "--state-bits")
+    network = load_model(weights)
+    dataset = open_dataset(task, data, ctx.args)
+    api.check_fit(network, dataset)
+    prof = hwapi.as_profile(profile)
+    if plot_path is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise EvsimError("--plot needs matplotlib: pip install 'evsim[plot]'") from None
+    n_settings = len(wb or [None]) * len(sb or [None])
+    with progress_bar(f"sweep {network.name} on {prof.name}", n_settings) as advance:
+        report = hwapi.sweep(network, dataset, prof, wb, sb, offset, limit, batch_size, advance, fanin_prune, fanout_prune)
+    if csv_path is not None:
+        report.write_csv(csv_path)
+    if plot_path is not None:
+        report.plot(plot_path)
+    if as_json:
+        emit_json(report.to_dict())
+        return 0
+    t = Table(title=f"sweep {report.model} on {report.task}: {report.profile} (float {fmt(report.accuracy_float, True)})")
+    for col in ("weight bits", "state bits", "accuracy", "agree w/ float", "energy/inference", "ac/sample", "overflows", "w zeroed", "violations"):
+        t.add_column(col, justify="right")
+    for r in report.rows:
+        t.add_row(
+            str(r["weight_bits"]), str(r["state_bits"]), fmt(r["accuracy"], True), fmt(r["prediction_agreement"], True),
+            _joules(r["energy_j"]), fmt(r["ac_per_sample"]), f"{r['overflows']:,}", str(r["weights_zeroed"]), str(r["violations"]),
+        )  # fmt: skip
+    out.print(t)
+    out.print(report.breakdown.get("note", ""))
+    for path in (csv_path, plot_path):
+        if path is not None:
+            err.print(f"wrote {path}")
     return 0
 
 

@@ -1,0 +1,579 @@
+"""Hardware-faithful runs at the API level: run with a profile, audit, sweep.
+
+    run_profile  a task through a profile: float profiles run the float64 engines (`ideal` is
+                 exactly `api.run`), fixed-point profiles the integer engines; plus energy,
+                 cores, violations and overflows.
+    audit        float and hardware side by side on the same samples: both accuracies,
+                 prediction and spike-train agreement, counts, energy per inference (by layer,
+                 kind and step), cores, violations, overflows, dense RNN/LSTM/GRU baselines.
+    sweep        accuracy against energy over weight (and state) widths.
+
+Hardware runs start from the all-zero state (a fractional initial spike has no integer
+meaning); the float side of an audit does too, so that the two differ by arithmetic only.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import api
+from .engines import event, fixed
+from .engines.fixed import OVERFLOW_KINDS
+from .errors import EvsimError
+from .hardware.energy import baseline_report, energy_report
+from .hardware.mapping import DesignRuleError, Mapping, Violation, map_network, prune_fan_in, prune_fan_out
+from .hardware.profile import Profile, load_profile
+from .hardware.quantize import Quantized, quantize
+from .model import Network, decide
+
+Progress = Callable[[int], None]
+COUNT_KEYS = ("events", "ac", "ac_structural", "mac", "spikes", "neuron_updates")
+
+
+# ---- preparing a network for a chip ------------------------------------------------------------
+
+
+@dataclass
+class HardwareModel:
+    profile: Profile
+    original: Network
+    network: Network  # after remedies
+    quantized: Quantized | None  # None for float profiles
+    mapping: Mapping
+    remedies: dict[str, Any] = field(default_factory=dict)
+    ignored_violations: bool = False
+
+    @property
+    def pruned(self) -> bool:
+        return self.network is not self.original
+
+
+def as_profile(profile: Profile | str | Path) -> Profile:
+    return profile if isinstance(profile, Profile) else load_profile(profile)
+
+
+def prepare_hardware(
+    network: Network,
+    profile: Profile | str,
+    fanin_prune: str | None = None,
+    fanout_prune: str | None = None,
+    ignore_violations: bool = False,
+) -> HardwareModel:
+    """Remedies (if asked), quantization (fixed profiles), placement and design-rule check.
+
+    Raises DesignRuleError listing every violation unless `ignore_violations`.
+    """
+    profile = as_profile(profile)
+    net = network
+    remedies: dict[str, Any] = {}
+    if fanin_prune:
+        limit = profile.limits.fan_in_per_neuron
+        if limit is None:
+            raise EvsimError(f"--fanin-prune: profile '{profile.name}' has no fan-in limit to prune to")
+        net, remedies["fanin_prune"] = prune_fan_in(net, limit, fanin_prune)
+    if fanout_prune:
+        limit = profile.limits.fan_out_per_neuron
+        if limit is None:
+            raise EvsimError(f"--fanout-prune: profile '{profile.name}' has no fan-out limit to prune to")
+        net, remedies["fanout_prune"] = prune_fan_out(net, limit, fanout_prune)
+    q = quantize(net, profile) if profile.fixed else None
+    mapping = map_network(net, profile, q.mantissas if q else None)
+    if mapping.violations and not ignore_violations:
+        raise DesignRuleError(profile.name, mapping.violations)
+    return HardwareModel(profile, network, net, q, mapping, remedies, bool(mapping.violations) and ignore_violations)
+
+
+def _check_init(profile: Profile, init: str) -> None:
+    if profile.fixed and init != "zeros":
+        raise EvsimError(
+            f"profile '{profile.name}' runs in integers from the all-zero state: --init {init} has no "
+            "integer meaning (its first spike is fractional); use --init zeros"
+        )
+
+
+class _Runner:
+    """One batch through the hardware model's engine."""
+
+    def __init__(self, hw: HardwareModel, engine: str):
+        if engine not in api.ENGINES:
+            raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(api.ENGINES)})")
+        self.hw, self.engine = hw, engine
+        if hw.quantized is not None:
+            self.prepared = fixed.prepare(hw.quantized.arrays) if engine == "event" else None
+        else:
+            self.prepared = event.prepare(hw.network) if engine == "event" else None
+
+    def __call__(self, batch, record: bool = False, init: str = "zeros", seed: int = 0):
+        if self.hw.quantized is None:
+            return api.simulate(self.hw.network, batch.inputs, batch.sample_ids, self.engine, init, seed, record=record, prepared=self.prepared)
+        if self.engine == "event":
+            return fixed.simulate(self.prepared, batch.inputs, record_spikes=record, record_mem=record)
+        return fixed.simulate_reference(self.hw.quantized.arrays, batch.inputs.to_dense(), record_spikes=True, record_mem=record)
+
+
+class _Tally:
+    """Running sums over batches: scores, operation counts, overflows."""
+
+    def __init__(self, network: Network):
+        self.network = network
+        self.correct = self.scored = self.correct_lab = self.scored_lab = 0
+        self.samples = 0
+        self.totals: dict[str, Any] = {k: 0 for k in COUNT_KEYS}
+        self.overflow = np.zeros((len(network.layers), len(OVERFLOW_KINDS)), dtype=np.int64)
+
+    def add(self, result, batch, score: bool) -> np.ndarray | None:
+        for key in COUNT_KEYS:
+            self.totals[key] = self.totals[key] + getattr(result.counts, key).sum(axis=0)
+        if getattr(result, "overflow", None) is not None:
+            self.overflow += result.overflow.sum(axis=0)
+        self.samples += len(batch.sample_ids)
+        if not score:
+            return None
+        pred = decide(self.network.readout, result.trace)
+        if pred.ndim == 2:
+            start = self.network.readout.from_step
+            hit = pred[:, start:] == batch.labels[:, start:]
+            self.correct += int(hit.sum())
+            self.scored += hit.size
+            if batch.label_mask is not None:
+                mask = batch.label_mask[:, start:]
+                self.correct_lab += int(hit[mask].sum())
+                self.scored_lab += int(mask.sum())
+        else:
+            self.correct += int((pred == batch.labels).sum())
+            self.scored += len(pred)
+        return pred
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.scored if self.scored else None
+
+    @property
+    def accuracy_labelled(self) -> float | None:
+        return self.correct_lab / self.scored_lab if self.scored_lab else None
+
+    def per_sample(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v, dtype=np.float64) / self.samples for k, v in self.totals.items()}
+
+    def overflow_report(self) -> dict[str, Any]:
+        by_layer = {
+            layer.name: {kind: int(self.overflow[li, ki]) for ki, kind in enumerate(OVERFLOW_KINDS)}
+            for li, layer in enumerate(self.network.layers)
+        }
+        total = int(self.overflow.sum())
+        return {"total": total, "per_sample": total / self.samples if self.samples else 0.0, "by_layer": by_layer}
+
+
+def _run_report(network: Network, dataset, engine: str, init: str, seed: int, tally: _Tally, seconds: float) -> api.RunReport:
+    n, steps = tally.samples, dataset.n_steps
+    if n == 0:
+        raise EvsimError("no samples to run (check --offset and --limit)")
+    spikes = {layer.name: float(tally.totals["spikes"][i] / n) for i, layer in enumerate(network.layers) if layer.spiking}
+    return api.RunReport(
+        model=network.name,
+        task=dataset.name,
+        source=dataset.source,
+        engine=engine,
+        init=init,
+        seed=seed,
+        samples=n,
+        steps=steps,
+        seconds=seconds,
+        accuracy=tally.accuracy,
+        accuracy_labelled=tally.accuracy_labelled,
+        scored=tally.scored,
+        spikes_per_sample=spikes,
+        firing_rate={name: s / (network.layer(name).size * steps) for name, s in spikes.items()},
+        sops_per_sample=api.sops_summary(network, tally.totals, n, steps),
+        task_info=dict(dataset.info),
+        counts_total={k: [int(v) for v in np.atleast_1d(t)] for k, t in tally.totals.items()},
+    )
+
+
+def _violations(hw: HardwareModel) -> list[dict[str, Any]]:
+    return [dict(asdict(v), message=v.message(), ignored=hw.ignored_violations) for v in hw.mapping.violations]
+
+
+def _hardware_section(hw: HardwareModel, per_sample: dict[str, np.ndarray], steps: int, overflow: dict | None) -> dict[str, Any]:
+    energy = energy_report(hw.network, hw.profile, hw.mapping, per_sample, steps)
+    return {
+        "profile": hw.profile.name,
+        "profile_source": hw.profile.path,
+        "arithmetic": hw.profile.arithmetic,
+        "energy_per_inference_j": energy,
+        "cores": hw.mapping.to_dict(),
+        "violations": _violations(hw),
+        "overflows": overflow,
+        "quantization": hw.quantized.report if hw.quantized is not None else None,
+        "remedies": hw.remedies,
+        "baselines": baseline_report(hw.network, hw.profile, steps, energy["total"] if energy else None),
+    }
+
+
+# ---- run with a profile ---------------------------------------------------------------------------
+
+
+def run_profile(
+    network: Network,
+    dataset,
+    profile: Profile | str,
+    engine: str = "event",
+    init: str = "zeros",
+    seed: int = 0,
+    offset: int = 0,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    fanin_prune: str | None = None,
+    fanout_prune: str | None = None,
+    ignore_violations: bool = False,
+) -> tuple[api.RunReport, dict[str, Any]]:
+    """`evsim run --profile`: the run report plus a hardware section (energy, cores, ...)."""
+    profile = as_profile(profile)
+    api.check_fit(network, dataset)
+    _check_init(profile, init)
+    hw = prepare_hardware(network, profile, fanin_prune, fanout_prune, ignore_violations)
+    if hw.quantized is None and not hw.pruned:
+        report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress)
+        per_sample = {k: np.asarray(v, dtype=np.float64) / report.samples for k, v in report.counts_total.items()}
+        return report, _hardware_section(hw, per_sample, report.steps, None)
+    run = _Runner(hw, engine)
+    tally = _Tally(hw.network)
+    score = dataset.n_classes is not None
+    start = time.perf_counter()
+    for batch in dataset.batches(batch_size or api.default_batch_size(network, engine), offset, limit):
+        tally.add(run(batch, init=init, seed=seed), batch, score)
+        if progress:
+            progress(len(batch.sample_ids))
+    report = _run_report(hw.network, dataset, engine, init, seed, tally, time.perf_counter() - start)
+    overflow = tally.overflow_report() if hw.quantized is not None else None
+    return report, _hardware_section(hw, tally.per_sample(), dataset.n_steps, overflow)
+
+
+# ---- audit ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditReport:
+    model: str
+    task: str
+    source: str
+    profile: str
+    arithmetic: str
+    engine: str
+    samples: int
+    steps: int
+    seconds: float
+    accuracy_float: float | None
+    accuracy_hw: float | None
+    accuracy_labelled_float: float | None
+    accuracy_labelled_hw: float | None
+    agreement: dict[str, Any]
+    sops_per_sample: dict[str, Any]  # the hardware run's
+    sops_per_sample_float: dict[str, Any]
+    spikes_per_sample: dict[str, dict[str, float]]  # float / hw, per layer
+    energy_per_inference_j: dict[str, Any] | None
+    cores: dict[str, Any]
+    violations: list[dict[str, Any]]
+    overflows: dict[str, Any] | None
+    baselines: dict[str, Any]
+    quantization: dict[str, Any] | None
+    remedies: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _flat(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if not isinstance(v, dict) or k == "by_projection"}
+
+
+def audit(
+    network: Network,
+    dataset,
+    profile: Profile | str,
+    engine: str = "event",
+    offset: int = 0,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    fanin_prune: str | None = None,
+    fanout_prune: str | None = None,
+    ignore_violations: bool = False,
+) -> AuditReport:
+    """Float (float64 event engine) and hardware side by side on the same samples, from zeros."""
+    profile = as_profile(profile)
+    api.check_fit(network, dataset)
+    hw = prepare_hardware(network, profile, fanin_prune, fanout_prune, ignore_violations)
+    float_prep = event.prepare(network)
+    pruned_prep = event.prepare(hw.network) if hw.pruned else None
+    run = _Runner(hw, engine)
+    t_float, t_hw, t_pruned = _Tally(network), _Tally(hw.network), _Tally(hw.network)
+    score = dataset.n_classes is not None
+    agree = {"pred": 0, "pred_total": 0, "spike": 0, "spike_total": 0, "samples_identical": 0}
+    start = time.perf_counter()
+    for batch in dataset.batches(batch_size or api.default_batch_size(network, "event"), offset, limit):
+        f = api.simulate(network, batch.inputs, batch.sample_ids, "event", "zeros", record=True, prepared=float_prep)
+        h = run(batch, record=True)
+        t_float.add(f, batch, score)
+        t_hw.add(h, batch, score)
+        if pruned_prep is not None:
+            fp = api.simulate(hw.network, batch.inputs, batch.sample_ids, "event", "zeros", prepared=pruned_prep)
+            t_pruned.add(fp, batch, score)
+        pf, ph = decide(network.readout, f.trace), decide(network.readout, h.trace)
+        if pf.ndim == 2:
+            pf, ph = pf[:, network.readout.from_step :], ph[:, network.readout.from_step :]
+        agree["pred"] += int((pf == ph).sum())
+        agree["pred_total"] += pf.size
+        same = np.ones(len(batch.sample_ids), dtype=bool)
+        for sf, sh in zip(f.spikes, h.spikes):
+            eq = sf == sh
+            agree["spike"] += int(eq.sum())
+            agree["spike_total"] += eq.size
+            same &= eq.reshape(len(same), -1).all(axis=1)
+        agree["samples_identical"] += int(same.sum())
+        if progress:
+            progress(len(batch.sample_ids))
+    seconds = time.perf_counter() - start
+    n, steps = t_hw.samples, dataset.n_steps
+    if n == 0:
+        raise EvsimError("no samples to run (check --offset and --limit)")
+    section = _hardware_section(hw, t_hw.per_sample(), steps, t_hw.overflow_report() if hw.quantized is not None else None)
+    remedies = dict(hw.remedies)
+    if hw.pruned:
+        remedies["accuracy_float_after_remedy"] = t_pruned.accuracy
+        remedies["accuracy_float_before_remedy"] = t_float.accuracy
+    notes = ["both sides run from the all-zero initial state (hardware has no fractional first spike)"]
+    if not profile.fixed:
+        notes.append(f"profile '{profile.name}' runs evsim's float64 engines: hardware and float differ only by remedies")
+    if hw.ignored_violations:
+        notes.append("design-rule violations were ignored on request (--ignore-violations): this network does not fit the chip as is")
+    spikes = {
+        layer.name: {"float": float(t_float.totals["spikes"][i] / n), "hw": float(t_hw.totals["spikes"][i] / n)}
+        for i, layer in enumerate(network.layers)
+        if layer.spiking
+    }
+    return AuditReport(
+        model=network.name,
+        task=dataset.name,
+        source=dataset.source,
+        profile=profile.name,
+        arithmetic=profile.arithmetic,
+        engine=engine,
+        samples=n,
+        steps=steps,
+        seconds=seconds,
+        accuracy_float=t_float.accuracy,
+        accuracy_hw=t_hw.accuracy,
+        accuracy_labelled_float=t_float.accuracy_labelled,
+        accuracy_labelled_hw=t_hw.accuracy_labelled,
+        agreement={
+            "predictions": agree["pred"] / agree["pred_total"] if agree["pred_total"] else None,
+            "spikes": agree["spike"] / agree["spike_total"] if agree["spike_total"] else None,
+            "samples_identical": agree["samples_identical"],
+        },
+        sops_per_sample=_flat(api.sops_summary(hw.network, t_hw.totals, n, steps)),
+        sops_per_sample_float=_flat(api.sops_summary(network, t_float.totals, n, steps)),
+        spikes_per_sample=spikes,
+        energy_per_inference_j=section["energy_per_inference_j"],
+        cores=section["cores"],
+        violations=section["violations"],
+        overflows=section["overflows"],
+        baselines=section["baselines"],
+        quantization=section["quantization"],
+        remedies=remedies,
+        notes=notes,
+    )
+
+
+# ---- sweep ----------------------------------------------------------------------------------------
+
+
+def parse_bits(text: str | None, what: str) -> list[int] | None:
+    """'2..16', '4,8,16', '8' or a mix ('2..6,8,12') -> sorted distinct integers."""
+    if text is None or text == "":
+        return None
+    out: set[int] = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            if ".." in part:
+                lo, hi = (int(x) for x in part.split(".."))
+                if lo > hi:
+                    raise ValueError
+                out.update(range(lo, hi + 1))
+            else:
+                out.add(int(part))
+        except ValueError:
+            raise EvsimError(f"{what}: '{text}' is not a list of widths like 2..16 or 4,8,16") from None
+    return sorted(out)
+
+
+@dataclass
+class SweepReport:
+    model: str
+    task: str
+    profile: str
+    samples: int
+    steps: int
+    accuracy_float: float | None
+    rows: list[dict[str, Any]]
+    breakdown: dict[str, Any]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    CSV_COLUMNS = (
+        "weight_bits", "state_bits", "accuracy", "accuracy_labelled", "prediction_agreement",
+        "energy_j", "ac_per_sample", "spikes_per_sample", "overflows", "weights_zeroed", "violations",
+    )  # fmt: skip
+
+    def write_csv(self, path: Path) -> None:
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(self.CSV_COLUMNS)
+            for r in self.rows:
+                w.writerow(["" if r[c] is None else r[c] for c in self.CSV_COLUMNS])
+
+    def plot(self, path: Path) -> None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise EvsimError("--plot needs matplotlib: pip install 'evsim[plot]'") from None
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        rows = [r for r in self.rows if r["accuracy"] is not None and r["energy_j"] is not None]
+        by_state: dict[Any, list] = {}
+        for r in rows:
+            by_state.setdefault(r["state_bits"], []).append(r)
+        for sb, rs in by_state.items():
+            xs = [r["energy_j"] * 1e6 for r in rs]
+            ys = [100 * r["accuracy"] for r in rs]
+            ax.plot(xs, ys, "o-", label=f"state bits {sb}" if sb is not None else self.profile)
+            for r, x, y in zip(rs, xs, ys):
+                ax.annotate(str(r["weight_bits"]), (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+        if self.accuracy_float is not None:
+            ax.axhline(100 * self.accuracy_float, color="grey", ls="--", label="float64")
+        ax.set_xlabel("energy per inference (µJ)")
+        ax.set_ylabel("accuracy (%)")
+        ax.set_title(f"{self.model} on {self.task}: {self.profile}, labels = weight bits")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def sweep(
+    network: Network,
+    dataset,
+    profile: Profile | str,
+    weight_bits: list[int] | None,
+    state_bits: list[int] | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    fanin_prune: str | None = None,
+    fanout_prune: str | None = None,
+    tolerance: float = 0.01,
+) -> SweepReport:
+    """Accuracy and energy per (weight bits, state bits) setting of a fixed-point profile.
+
+    Every setting is simulated in full; a setting that breaks the chip's limits (for example
+    16-bit weights overflowing a core's synapse memory) still runs, with its violations listed
+    in its row: a sweep explores beyond the chip.  `breakdown` names the smallest weight width
+    from which on every wider one stays within `tolerance` of the float accuracy.
+    """
+    profile = as_profile(profile)
+    if not profile.fixed:
+        raise EvsimError(f"profile '{profile.name}' runs in float64: sweep needs a fixed-point profile")
+    if not weight_bits and not state_bits:
+        raise EvsimError("sweep: give --weight-bits and/or --state-bits")
+    api.check_fit(network, dataset)
+    bs = batch_size or api.default_batch_size(network, "event")
+    start = time.perf_counter()
+    float_prep = event.prepare(network)
+    t_float = _Tally(network)
+    score = dataset.n_classes is not None
+    float_preds = []
+    for batch in dataset.batches(bs, offset, limit):
+        f = api.simulate(network, batch.inputs, batch.sample_ids, "event", "zeros", prepared=float_prep)
+        float_preds.append(decide(network.readout, f.trace))
+        t_float.add(f, batch, score)
+    settings = [(w, s) for w in (weight_bits or [None]) for s in (state_bits or [None])]
+    rows = []
+    for wb, sb in settings:
+        p = profile.with_bits(wb, sb)
+        hw = prepare_hardware(network, p, fanin_prune, fanout_prune, ignore_violations=True)
+        run = _Runner(hw, "event")
+        tally = _Tally(hw.network)
+        agree = total = 0
+        for batch, pf in zip(dataset.batches(bs, offset, limit), float_preds):
+            h = run(batch)
+            tally.add(h, batch, score)
+            ph = decide(network.readout, h.trace)
+            if ph.ndim == 2:
+                ph, pf = ph[:, network.readout.from_step :], pf[:, network.readout.from_step :]
+            agree += int((ph == pf).sum())
+            total += ph.size
+        if progress:
+            progress(1)
+        per_sample = tally.per_sample()
+        energy = energy_report(hw.network, p, hw.mapping, per_sample, dataset.n_steps)
+        qrep = hw.quantized.report["layers"]
+        rows.append(
+            {
+                "weight_bits": p.weights.bits,
+                "state_bits": p.state.membrane_bits,
+                "weight_shift": p.weights.shift,
+                "accuracy": tally.accuracy,
+                "accuracy_labelled": tally.accuracy_labelled,
+                "prediction_agreement": agree / total if total else None,
+                "energy_j": energy["total"] if energy else None,
+                "ac_per_sample": float(per_sample["ac"].sum()),
+                "spikes_per_sample": float(per_sample["spikes"].sum()),
+                "overflows": tally.overflow_report()["total"],
+                "weights_zeroed": sum(r["weights"]["zeroed_by_rounding"] for r in qrep.values()),
+                "violations": len(hw.mapping.violations),
+                "violation_messages": [v.message() for v in hw.mapping.violations],
+            }
+        )
+    breakdown: dict[str, Any] = {"tolerance": tolerance, "weight_bits_from": None}
+    if t_float.accuracy is not None and weight_bits:
+        ok_from = None
+        for wb in sorted(weight_bits, reverse=True):
+            accs = [r["accuracy"] for r in rows if r["weight_bits"] == wb]
+            if all(a is not None and a >= t_float.accuracy - tolerance for a in accs):
+                ok_from = wb
+            else:
+                break
+        breakdown["weight_bits_from"] = ok_from
+        breakdown["note"] = (
+            f"every weight width >= {ok_from} stays within {100 * tolerance:g} points of float"
+            if ok_from is not None
+            else "no swept width reaches float accuracy within the tolerance"
+        )
+    return SweepReport(
+        model=network.name,
+        task=dataset.name,
+        profile=profile.name,
+        samples=t_float.samples,
+        steps=dataset.n_steps,
+        accuracy_float=t_float.accuracy,
+        rows=rows,
+        breakdown=breakdown,
+        seconds=time.perf_counter() - start,
+    )
+
+
+__all__ = ["audit", "sweep", "run_profile", "prepare_hardware", "parse_bits", "AuditReport", "SweepReport", "DesignRuleError", "Violation"]
