@@ -508,7 +508,7 @@ def sweep(
         emit_json(report.to_dict())
         return 0
     t = Table(title=f"sweep {report.model} on {report.task}: {report.profile} (float {fmt(report.accuracy_float, True)})")
-    for col in ("weight bits", "state bits", "accuracy", "agree w/ float", "energy/inference", "ac/sample", "overflows", "w zeroed", "violations"):
+    for col in ("w bits", "s bits", "accuracy", "agree", "energy", "ac/sample", "overflows", "w=0", "viol."):
         t.add_column(col, justify="right")
     for r in report.rows:
         t.add_row(

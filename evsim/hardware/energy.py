@@ -13,6 +13,7 @@ Kinds, and the layer each is charged to:
                                                                            -> its layer
     spike_routed  spikes x destination cores (distinct cores, or the output block, holding
                   the targets of the layer's projections) x spike_routed_pj -> the source layer
+                  (only for profiles that price routing)
     memory        (ac + mac) x memory_access_pj: one weight read per synaptic op -> the target
 
 A kind with operations but no figure in the profile is listed under `unpriced` and adds 0.
@@ -66,7 +67,7 @@ def operations(network: Network, profile: Profile, mapping: Mapping | None, per_
             add("neuron_update_inactive", layer.name, updates - spikes)
         else:
             add("neuron_update", layer.name, updates)
-        if layer.spiking and mapping is not None:
+        if layer.spiking and mapping is not None and e.spike_routed_pj is not None:
             dests = mapping.destination_cores(network, layer.name)
             add("spike_routed", layer.name, spikes * dests)
     return ops

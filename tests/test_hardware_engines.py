@@ -1,0 +1,217 @@
+"""The fixed-point engines: the integer event engine and the dense integer reference agree bit
+for bit (spikes, membranes, counts, overflows) on the ECG and SHD paper models, including runs
+narrow enough to saturate and wrap; a scalar transcription of docs/hardware.md agrees too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evsim.engines import fixed
+from evsim.errors import EvsimError
+from evsim.events import EventBatch
+from evsim.hardware.profile import load_profile, profile_from_dict
+from evsim.hardware.quantize import quantize
+from evsim.model import decide
+from evsim.tasks import open_task
+
+from conftest import tiny_network
+
+
+def assert_bit_exact(arrays, inputs: EventBatch):
+    ev = fixed.simulate(arrays, inputs, record_spikes=True, record_mem=True)
+    ref = fixed.simulate_reference(arrays, inputs.to_dense(), record_spikes=True, record_mem=True)
+    for a, b in zip(ev.spikes, ref.spikes):
+        assert np.array_equal(a, b)
+    for a, b in zip(ev.mem, ref.mem):
+        assert a.dtype == np.int64 and np.array_equal(a, b)
+    assert ev.counts.equals(ref.counts)
+    assert np.array_equal(ev.overflow, ref.overflow)
+    assert np.array_equal(ev.trace_int, ref.trace_int) and np.array_equal(ev.trace, ref.trace)
+    return ev
+
+
+@pytest.mark.parametrize("profile", ["loihi", "xylo", "cmos45-int32"])
+def test_ecg_fixed_engines_agree_bit_for_bit(paper_network, ecg_test, profile):
+    q = quantize(paper_network("ecg_icons2020"), load_profile(profile))
+    batch = next(ecg_test.batches(10, offset=40))
+    ev = assert_bit_exact(q.arrays, batch.inputs)
+    assert ev.counts.spikes[:, 0].mean() > 10_000  # the hidden layer is busy: this is a real test
+
+
+@pytest.mark.parametrize("profile", ["loihi", "xylo"])
+def test_shd_fixed_engines_agree_on_random_inputs(paper_network, profile):
+    q = quantize(paper_network("shd_nmi2021"), load_profile(profile))
+    batch = next(open_task("random", None, n=3, channels=700, steps=80).batches(3))
+    ev = assert_bit_exact(q.arrays, batch.inputs)
+    assert ev.counts.spikes[:, :2].sum() > 0
+
+
+@pytest.mark.parametrize("profile, state_bits", [("loihi", 10), ("xylo", 9)])
+def test_engines_agree_when_state_saturates_and_wraps(paper_network, profile, state_bits):
+    """Loihi wraps its current and saturates its membrane; Xylo saturates both: narrow states
+    overflow often, and both engines must count and apply every overflow identically."""
+    q = quantize(paper_network("shd_nmi2021"), load_profile(profile).with_bits(state_bits=state_bits))
+    batch = next(open_task("random", None, n=2, channels=700, steps=60).batches(2))
+    ev = assert_bit_exact(q.arrays, batch.inputs)
+    per_kind = ev.overflow.sum(axis=(0, 1))
+    assert per_kind[0] > 0 and per_kind[1] > 0  # current and membrane overflows happened
+
+
+def _profile(decay: dict, state: dict | None = None) -> "object":
+    doc = {
+        "name": "test",
+        "arithmetic": "fixed",
+        "weights": {"bits": 6, "granularity": "neuron", "rounding": "nearest-even"},
+        "state": state or {"membrane_bits": 12, "current_bits": 12, "adaptation_bits": 12},
+        "decay": decay,
+    }
+    return profile_from_dict(doc)
+
+
+DECAYS = [
+    {"kind": "multiplier", "bits": 8, "rounding": "floor"},
+    {"kind": "multiplier", "bits": 8, "rounding": "nearest"},
+    {"kind": "multiplier", "bits": 5, "rounding": "truncate"},
+    {"kind": "shift", "min_step": True},
+    {"kind": "shift", "min_step": False},
+]
+
+
+def scalar_run(fa, x):
+    """docs/hardware.md's integer equations, one neuron and one synapse at a time."""
+    lo_c, hi_c, lo_m, hi_m, lo_a, hi_a = (int(v) for v in fa.bounds)
+    wrap_c, wrap_m, wrap_a = (bool(v) for v in fa.wraps)
+
+    def bound(v, lo, hi, wrap):
+        if lo <= v <= hi:
+            return v
+        return (v - lo) % (hi - lo + 1) + lo if wrap else min(max(v, lo), hi)
+
+    def decay(v, c):
+        if fa.decay_kind == 0:
+            p, k = v * int(c), fa.decay_bits
+            if fa.decay_round == 0:
+                return p >> k
+            if fa.decay_round == 1:
+                return (p + (1 << (k - 1))) >> k
+            return -((-p) >> k) if p < 0 else p >> k
+        dv = v >> int(c)
+        if fa.min_step and dv == 0 and v > 0:
+            dv = 1
+        return v - dv
+
+    steps, n_layers = x.shape[0], fa.n_layers
+    mem = [0] * fa.n_neurons
+    a = [int(v) for v in fa.a0]
+    s_prev = [0] * fa.n_neurons
+    hist = np.zeros((steps, fa.n_neurons), dtype=np.int64)
+    mems = np.zeros((steps, fa.n_neurons), dtype=np.int64)
+    for t in range(steps):
+        for li in range(n_layers):
+            lo, hi = int(fa.layer_off[li]), int(fa.layer_off[li + 1])
+            for i in range(lo, hi):
+                cur = int(fa.bias[i])
+                for p in fa.incoming(li):
+                    ts = t - int(fa.p_delay[p])
+                    if ts < 0:
+                        continue
+                    src = int(fa.p_src[p])
+                    values = x[ts] if src < 0 else hist[ts, fa.layer_off[src] : fa.layer_off[src + 1]]
+                    for j, v in enumerate(values):
+                        if v:
+                            cur = bound(cur + int(v) * int(fa.weights[p][i - lo, j]), lo_c, hi_c, wrap_c)
+                if fa.layer_spiking[li]:
+                    a[i] = bound(decay(a[i], fa.rho[i]) + int(fa.inc[i]) * s_prev[i], lo_a, hi_a, wrap_a)
+                    th = bound(int(fa.theta[i]) + a[i], lo_m, hi_m, wrap_m)
+                    m = bound(decay(mem[i], fa.alpha[i]) + cur, lo_m, hi_m, wrap_m)
+                    mem[i] = bound(m - th * s_prev[i], lo_m, hi_m, wrap_m)
+                    s_prev[i] = int(mem[i] > th)
+                    hist[t, i] = s_prev[i]
+                else:
+                    mem[i] = bound(decay(mem[i], fa.alpha[i]) + cur, lo_m, hi_m, wrap_m)
+                mems[t, i] = mem[i]
+    return hist, mems
+
+
+@pytest.mark.parametrize("decay", DECAYS, ids=lambda d: f"{d['kind']}-{d.get('rounding', d.get('min_step'))}")
+@pytest.mark.parametrize("overflow", ["saturate", "wrap"])
+def test_scalar_transcription_and_both_engines_agree(decay, overflow):
+    state = {
+        "membrane_bits": 7, "current_bits": 6, "adaptation_bits": 5,
+        "membrane_overflow": overflow, "current_overflow": overflow, "adaptation_overflow": overflow,
+    }  # fmt: skip
+    net = tiny_network()
+    q = quantize(net, _profile(decay, state))
+    rng = np.random.default_rng(3)
+    x = (rng.random((2, 40, 2)) < 0.4).astype(np.float64)
+    x[0, 5, 1] = -1.0  # a negative event, as QTDB's artefact
+    ev = assert_bit_exact(q.arrays, EventBatch.from_dense(x))
+    assert ev.overflow[:, :, 0].sum() > 0 and ev.overflow[:, :, 1].sum() > 0  # widths narrow enough to overflow
+    for s in range(2):
+        hist, mems = scalar_run(q.arrays, x[s].astype(np.int64))
+        assert np.array_equal(hist, np.concatenate([sp[s] for sp in ev.spikes], axis=1))
+        assert np.array_equal(mems, np.concatenate([m[s] for m in ev.mem], axis=1))
+
+
+def test_quantized_zero_weights_are_not_accumulates():
+    """Counting follows docs/counting.md on the integer weights: a weight that rounds to zero is
+    no `ac`, but still part of the structural fan-out."""
+    net = tiny_network()
+    w = net.projections[0].weight.copy()
+    w[1, 0] = 1e-6  # rounds to 0 at 6 bits
+    net.projections[0].weight = w
+    q = quantize(net, _profile(DECAYS[0]))
+    assert q.mantissas[0][1, 0] == 0
+    x = np.zeros((1, 3, 2))
+    x[0, 0, 0] = 1.0
+    r = fixed.simulate(q.arrays, EventBatch.from_dense(x))
+    assert r.counts.events[0, 0] == 1 and r.counts.ac[0, 0] == 2 and r.counts.ac_structural[0, 0] == 3
+
+
+def test_fixed_engines_take_integer_inputs_only():
+    q = quantize(tiny_network(), load_profile("loihi"))
+    x = np.zeros((1, 4, 2))
+    x[0, 1, 0] = 0.5
+    with pytest.raises(EvsimError, match="integer-valued input"):
+        fixed.simulate(q.arrays, EventBatch.from_dense(x))
+    with pytest.raises(EvsimError, match="integer-valued input"):
+        fixed.simulate_reference(q.arrays, x)
+
+
+def test_quantizer_refuses_what_has_no_integer_meaning():
+    with pytest.raises(EvsimError, match="dt = 1"):
+        quantize(tiny_network(dt=0.5), load_profile("loihi"))
+    with pytest.raises(EvsimError, match="float64"):
+        quantize(tiny_network(), load_profile("ideal"))
+
+
+def test_loihi_quantization_of_the_ecg_model(paper_network):
+    """The numbers docs/hardware.md quotes: 8-bit weights on a 2^-6 finer membrane unit, a
+    12-bit decay (4096 * exp(-1/20) = 3896.2 -> 3896), thresholds of ~229 units."""
+    q = quantize(paper_network("ecg_icons2020"), load_profile("loihi"))
+    fa = q.arrays
+    h = fa.layer_slice(0)
+    assert np.all(fa.alpha[h] == 3896)
+    assert np.all(fa.theta[h] == 229)
+    assert max(int(np.abs(m).max()) for m in q.mantissas) == 127
+    assert all(np.all(s == 6) for s in q.shifts[:2])  # input->h and h->h share the exponent 0
+    assert q.report["layers"]["h"]["weights"]["clipped"] == 0
+
+
+def test_ecg_accuracy_under_hardware_profiles(paper_network, ecg_test):
+    """QTDB test set from zeros; float64 scores 83.17% (tests/test_ecg_run.py)."""
+    net = paper_network("ecg_icons2020")
+    acc = {}
+    for name in ("loihi", "xylo", "cmos45-int32"):
+        q = quantize(net, load_profile(name))
+        prep = fixed.prepare(q.arrays)
+        hit = total = 0
+        for batch in ecg_test.batches(48):
+            pred = decide(net.readout, fixed.simulate(prep, batch.inputs).trace)[:, 10:]
+            hit += int((pred == batch.labels[:, 10:]).sum())
+            total += pred.size
+        acc[name] = hit / total
+    assert acc["loihi"] == pytest.approx(0.8290, abs=0.0005)
+    assert acc["cmos45-int32"] == pytest.approx(0.8326, abs=0.0005)
+    assert acc["xylo"] == pytest.approx(0.7929, abs=0.0005)  # shift decays, 4-unit thresholds
