@@ -292,7 +292,7 @@ class AuditReport:
 
 
 def _flat(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if not isinstance(v, dict) or k == "by_projection"}
+    return {k: v for k, v in d.items() if not isinstance(v, dict) or k in ("by_projection", "neuron_updates_by_layer")}
 
 
 def audit(

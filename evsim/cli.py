@@ -389,6 +389,7 @@ def run_with_profile(network, dataset, task, profile, engine, init, seed, limit,
 
     prof = hwapi.as_profile(profile)
     try:
+        hwapi.prepare_hardware(network, prof)  # design rules first: an error prints alone, before any progress bar
         with progress_bar(f"{network.name} on {task} ({prof.name})", n_selected(dataset, offset, limit)) as advance:
             report, hw = hwapi.run_profile(network, dataset, prof, engine, init, seed, offset, limit, batch_size, progress=advance)
     except DesignRuleError as exc:
@@ -421,11 +422,12 @@ def audit(
     from . import audit as hwapi
     from .hardware.mapping import DesignRuleError
 
+    prof = hwapi.as_profile(profile)
     network = load_model(weights)
     dataset = open_dataset(task, data, ctx.args)
     api.check_fit(network, dataset)
-    prof = hwapi.as_profile(profile)
     try:
+        hwapi.prepare_hardware(network, prof, fanin_prune, fanout_prune, ignore_violations)  # design rules first
         with progress_bar(f"audit {network.name} on {prof.name}", n_selected(dataset, offset, limit)) as advance:
             report = hwapi.audit(
                 network, dataset, prof, engine, offset, limit, batch_size, advance, fanin_prune, fanout_prune, ignore_violations
@@ -488,10 +490,10 @@ def sweep(
 
     wb = hwapi.parse_bits(weight_bits, "--weight-bits")
     sb = hwapi.parse_bits(state_bits, "--state-bits")
+    prof = hwapi.as_profile(profile)
     network = load_model(weights)
     dataset = open_dataset(task, data, ctx.args)
     api.check_fit(network, dataset)
-    prof = hwapi.as_profile(profile)
     if plot_path is not None:
         try:
             import matplotlib  # noqa: F401
