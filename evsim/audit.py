@@ -548,21 +548,26 @@ def sweep(
                 "violation_messages": [v.message() for v in hw.mapping.violations],
             }
         )
-    breakdown: dict[str, Any] = {"tolerance": tolerance, "weight_bits_from": None}
-    if t_float.accuracy is not None and weight_bits:
+    breakdown: dict[str, Any] = {"tolerance": tolerance, "weight_bits_from": None, "state_bits_from": None}
+    notes = []
+    for key, swept in (("weight_bits", weight_bits), ("state_bits", state_bits)):
+        if t_float.accuracy is None or not swept:
+            continue
         ok_from = None
-        for wb in sorted(weight_bits, reverse=True):
-            accs = [r["accuracy"] for r in rows if r["weight_bits"] == wb]
+        for bits in sorted(swept, reverse=True):
+            accs = [r["accuracy"] for r in rows if r[key] == bits]
             if all(a is not None and a >= t_float.accuracy - tolerance for a in accs):
-                ok_from = wb
+                ok_from = bits
             else:
                 break
-        breakdown["weight_bits_from"] = ok_from
-        breakdown["note"] = (
-            f"every weight width >= {ok_from} stays within {100 * tolerance:g} points of float"
+        breakdown[f"{key}_from"] = ok_from
+        what = key.replace("_bits", "")
+        notes.append(
+            f"every {what} width >= {ok_from} stays within {100 * tolerance:g} points of float"
             if ok_from is not None
-            else "no swept width reaches float accuracy within the tolerance"
+            else f"no swept {what} width stays within {100 * tolerance:g} points of float"
         )
+    breakdown["note"] = "; ".join(notes)
     return SweepReport(
         model=network.name,
         task=dataset.name,

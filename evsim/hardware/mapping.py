@@ -218,7 +218,7 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
                 too_big[(layer.name, "input_axons_per_core")] = max(too_big.get((layer.name, "input_axons_per_core"), (0, axl)), (int(srcmask[i].sum()), axl))
             core.neurons += 1
             core.synapses += int(nnz[i])
-            core.synapse_bytes += need_bytes
+            core.synapse_bytes += float(need_bytes)
             core.layers[layer.name] = core.layers.get(layer.name, 0) + 1
             core_mask |= srcmask[i]
             core.input_axons = int(core_mask.sum())
