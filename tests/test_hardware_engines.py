@@ -215,3 +215,38 @@ def test_ecg_accuracy_under_hardware_profiles(paper_network, ecg_test):
     assert acc["loihi"] == pytest.approx(0.8290, abs=0.0005)
     assert acc["cmos45-int32"] == pytest.approx(0.8326, abs=0.0005)
     assert acc["xylo"] == pytest.approx(0.7929, abs=0.0005)  # shift decays, 4-unit thresholds
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {"bits": 5, "granularity": "layer", "rounding": "floor"},
+        {"bits": 5, "granularity": "layer", "rounding": "truncate", "exponent": [-2, 3], "shift": 2},
+        {"bits": 6, "granularity": "projection", "rounding": "nearest", "exponent": [-4, 4], "shift": 3},
+        {"bits": 6, "granularity": "neuron", "rounding": "nearest", "exponent": [-8, 7], "shift": 6},
+        {"bits": 4, "granularity": "neuron", "rounding": "nearest-even"},
+    ],
+    ids=lambda w: f"{w['granularity']}-{'exp' if 'exponent' in w else 'free'}",
+)
+def test_every_quantization_scheme_is_integer_and_exact(weights):
+    net = tiny_network()
+    p = profile_from_dict({"name": "t", "arithmetic": "fixed", "weights": weights, "state": {"membrane_bits": 20, "current_bits": 20, "adaptation_bits": 20}})
+    q = quantize(net, p)
+    wmax = (1 << (weights["bits"] - 1)) - 1
+    fa = q.arrays
+    for pi, proj in enumerate(net.projections):
+        m, sh = q.mantissas[pi], q.shifts[pi]
+        assert np.abs(m).max() <= wmax and np.all(sh >= 0)
+        assert np.array_equal(fa.weights[pi], m << sh[:, None])
+        # the real value of a stored weight approximates (1 - alpha_hw) * w to within one step
+        tgt = net.layer_index(proj.target)
+        unit = fa.unit[fa.layer_slice(tgt)]
+        alpha_hw = fa.alpha[fa.layer_slice(tgt)] / 2**p.decay.bits
+        real = fa.weights[pi] * unit[:, None]
+        step = unit * 2.0**sh
+        assert np.all(np.abs(real - (1 - alpha_hw)[:, None] * proj.weight) <= step[:, None] * (1 + 1e-9))
+    if "exponent" not in weights and weights["granularity"] == "neuron":
+        assert len(set(fa.unit[fa.layer_slice(0)])) == 3  # one unit per neuron...
+    assert len(set(fa.unit[fa.layer_slice(1)])) == 1  # ...but the readout compares its neurons: one unit
+    rng = np.random.default_rng(5)
+    assert_bit_exact(fa, EventBatch.from_dense((rng.random((2, 30, 2)) < 0.5).astype(np.float64)))
