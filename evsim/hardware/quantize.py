@@ -173,16 +173,16 @@ def quantize(network: Network, profile: Profile) -> Quantized:
             shifts[pi] = sh
             addends[pi] = m << sh[:, None]
 
-        def fit(values, lo, hi, what):
+        def fit(values, lo, hi):
             r = round_mode(values, wspec.rounding)
             n_clip = int(np.count_nonzero((r < lo) | (r > hi)))
             return np.clip(r, lo, hi).astype(np.int64), n_clip
 
-        theta, theta_clip = fit((layer.b_j0 if layer.spiking else np.zeros(size)) / q, mem_lo, mem_hi, "theta")
-        bias, bias_clip = fit(bias_eff / q, cur_lo, cur_hi, "bias")
+        theta, theta_clip = fit((layer.b_j0 if layer.spiking else np.zeros(size)) / q, mem_lo, mem_hi)
+        bias, bias_clip = fit(bias_eff / q, cur_lo, cur_hi)
         if layer.spiking:
-            inc, inc_clip = fit(layer.beta * (1.0 - rho_hw) / q, adp_lo, adp_hi, "inc")
-            a0, _ = fit(layer.beta * b0[li].b[0] / q, adp_lo, adp_hi, "a0")
+            inc, inc_clip = fit(layer.beta * (1.0 - rho_hw) / q, adp_lo, adp_hi)
+            a0, _ = fit(layer.beta * b0[li].b[0] / q, adp_lo, adp_hi)
         else:
             inc, inc_clip, a0 = np.zeros(size, np.int64), 0, np.zeros(size, np.int64)
         per["alpha"].append(alpha_c)
