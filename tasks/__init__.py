@@ -7,7 +7,7 @@ from pathlib import Path
 from evsim.errors import EvsimError
 
 from .base import Batch, Dataset, TaskOption, TaskSpec
-from . import ecg, random_spikes, ecg_synthetic
+from . import ecg, random_spikes, ecg_synthetic, shd, mnist
 
 TASKS: dict[str, TaskSpec] = {}
 
@@ -17,7 +17,7 @@ def register(spec: TaskSpec) -> TaskSpec:
     return spec
 
 
-for _module in (ecg, random_spikes, ecg_synthetic):
+for _module in (ecg, random_spikes, ecg_synthetic, shd.SHD, shd.SSC, mnist.SMNIST, mnist.PSMNIST):
     register(_module.SPEC)
 
 
