@@ -525,6 +525,13 @@ def sweep(
     return 0
 
 
+# Training (optional torch extra): thin shells over evsim.training, which imports torch only when run.
+from . import cli_train  # noqa: E402
+
+app.command("train")(cli_train.train)
+app.command("encode-ecg")(cli_train.encode_ecg)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: EvsimError -> one line on stderr, exit code 2."""
     command = typer.main.get_command(app)
