@@ -13,7 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .engines import event, reference
-from .engines.result import OpCounts, SimResult
+from .engines.fixed import OVERFLOW_KINDS
+from .engines.result import SimResult
 from .errors import EvsimError
 from .events import EventBatch
 from .model import INPUT, NEURON_UPDATE_OPS, Network, decide, initial_state
@@ -141,22 +142,29 @@ class RunReport:
         return asdict(self)
 
 
-class _Tally:
-    """Running sums over batches: correct predictions, operation counts."""
+COUNT_KEYS = ("events", "ac", "ac_structural", "mac", "spikes", "neuron_updates")
+
+
+class Tally:
+    """Running sums over batches: correct predictions, operation counts, overflows."""
 
     def __init__(self, network: Network):
         self.network = network
         self.correct = self.scored = self.correct_lab = self.scored_lab = 0
         self.samples = 0
-        self.totals = {k: 0 for k in ("events", "ac", "ac_structural", "mac", "spikes", "neuron_updates")}
+        self.totals: dict[str, Any] = {k: 0 for k in COUNT_KEYS}
+        self.overflow_kinds = OVERFLOW_KINDS
+        self.overflow = np.zeros((len(network.layers), len(OVERFLOW_KINDS)), dtype=np.int64)
 
-    def add(self, result: SimResult, batch, score: bool) -> None:
-        c: OpCounts = result.counts
-        for key in self.totals:
-            self.totals[key] = self.totals[key] + getattr(c, key).sum(axis=0)
+    def add(self, result: SimResult, batch, score: bool) -> np.ndarray | None:
+        """Add a batch's counts (and overflows, from a fixed-point run); returns its predictions."""
+        for key in COUNT_KEYS:
+            self.totals[key] = self.totals[key] + getattr(result.counts, key).sum(axis=0)
+        if getattr(result, "overflow", None) is not None:
+            self.overflow += result.overflow.sum(axis=0)
         self.samples += len(batch.sample_ids)
         if not score:
-            return
+            return None
         pred = decide(self.network.readout, result.trace)
         if pred.ndim == 2:  # per step, scored from from_step
             start = self.network.readout.from_step
@@ -170,6 +178,53 @@ class _Tally:
         else:
             self.correct += int((pred == batch.labels).sum())
             self.scored += len(pred)
+        return pred
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.scored if self.scored else None
+
+    @property
+    def accuracy_labelled(self) -> float | None:
+        return self.correct_lab / self.scored_lab if self.scored_lab else None
+
+    def per_sample(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v, dtype=np.float64) / self.samples for k, v in self.totals.items()}
+
+    def overflow_report(self) -> dict[str, Any]:
+        by_layer = {
+            layer.name: {kind: int(self.overflow[li, ki]) for ki, kind in enumerate(self.overflow_kinds)}
+            for li, layer in enumerate(self.network.layers)
+        }
+        total = int(self.overflow.sum())
+        return {"total": total, "per_sample": total / self.samples if self.samples else 0.0, "by_layer": by_layer}
+
+
+def run_report(network: Network, dataset, engine: str, init: str, seed: int, tally: Tally, seconds: float) -> RunReport:
+    """The report of a finished run from its tally."""
+    n, steps = tally.samples, dataset.n_steps
+    if n == 0:
+        raise EvsimError("no samples to run (check --offset and --limit)")
+    spikes = {layer.name: float(tally.totals["spikes"][i] / n) for i, layer in enumerate(network.layers) if layer.spiking}
+    return RunReport(
+        model=network.name,
+        task=dataset.name,
+        source=dataset.source,
+        engine=engine,
+        init=init,
+        seed=seed,
+        samples=n,
+        steps=steps,
+        seconds=seconds,
+        accuracy=tally.accuracy,
+        accuracy_labelled=tally.accuracy_labelled,
+        scored=tally.scored,
+        spikes_per_sample=spikes,
+        firing_rate={name: s / (network.layer(name).size * steps) for name, s in spikes.items()},
+        sops_per_sample=sops_summary(network, tally.totals, n, steps),
+        task_info=dict(dataset.info),
+        counts_total={k: [int(v) for v in np.atleast_1d(t)] for k, t in tally.totals.items()},
+    )
 
 
 def run(
@@ -189,7 +244,7 @@ def run(
         raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     batch_size = batch_size or default_batch_size(network, engine)
     prepared = event.prepare(network) if engine == "event" else None
-    tally = _Tally(network)
+    tally = Tally(network)
     score = dataset.n_classes is not None
     start = time.perf_counter()
     for batch in dataset.batches(batch_size, offset, limit):
@@ -197,30 +252,7 @@ def run(
         tally.add(result, batch, score)
         if progress:
             progress(len(batch.sample_ids))
-    seconds = time.perf_counter() - start
-    n, steps = tally.samples, dataset.n_steps
-    if n == 0:
-        raise EvsimError("no samples to run (check --offset and --limit)")
-    spikes = {layer.name: float(tally.totals["spikes"][i] / n) for i, layer in enumerate(network.layers) if layer.spiking}
-    return RunReport(
-        model=network.name,
-        task=dataset.name,
-        source=dataset.source,
-        engine=engine,
-        init=init,
-        seed=seed,
-        samples=n,
-        steps=steps,
-        seconds=seconds,
-        accuracy=tally.correct / tally.scored if score and tally.scored else None,
-        accuracy_labelled=tally.correct_lab / tally.scored_lab if tally.scored_lab else None,
-        scored=tally.scored,
-        spikes_per_sample=spikes,
-        firing_rate={name: s / (network.layer(name).size * steps) for name, s in spikes.items()},
-        sops_per_sample=sops_summary(network, tally.totals, n, steps),
-        task_info=dict(dataset.info),
-        counts_total={k: [int(v) for v in np.atleast_1d(t)] for k, t in tally.totals.items()},
-    )
+    return run_report(network, dataset, engine, init, seed, tally, time.perf_counter() - start)
 
 
 # ---- crosscheck ------------------------------------------------------------------------
@@ -310,7 +342,7 @@ def crosscheck(
     if dataset is None and not golden:
         raise EvsimError(f"model '{network.name}' has no golden records: give a task to cross-check the engines on")
     totals = {"agree": 0, "total": 0, "identical": 0, "pred_agree": 0, "mem_diff": 0.0, "trace_diff": 0.0}
-    tally_e, tally_r = _Tally(network), _Tally(network)
+    tally_e, tally_r = Tally(network), Tally(network)
     n = 0
     if dataset is not None:
         check_fit(network, dataset)

@@ -24,7 +24,6 @@ import numpy as np
 
 from . import api
 from .engines import event, fixed
-from .engines.fixed import OVERFLOW_KINDS
 from .errors import EvsimError
 from .hardware.energy import baseline_report, energy_report
 from .hardware.mapping import DesignRuleError, Mapping, Violation, map_network, prune_fan_in, prune_fan_out
@@ -33,7 +32,6 @@ from .hardware.quantize import Quantized, quantize
 from .model import Network, decide
 
 Progress = Callable[[int], None]
-COUNT_KEYS = ("events", "ac", "ac_structural", "mac", "spikes", "neuron_updates")
 
 
 # ---- preparing a network for a chip ------------------------------------------------------------
@@ -117,85 +115,6 @@ class _Runner:
         return fixed.simulate_reference(self.hw.quantized.arrays, batch.inputs.to_dense(), record_spikes=True, record_mem=record)
 
 
-class _Tally:
-    """Running sums over batches: scores, operation counts, overflows."""
-
-    def __init__(self, network: Network):
-        self.network = network
-        self.correct = self.scored = self.correct_lab = self.scored_lab = 0
-        self.samples = 0
-        self.totals: dict[str, Any] = {k: 0 for k in COUNT_KEYS}
-        self.overflow = np.zeros((len(network.layers), len(OVERFLOW_KINDS)), dtype=np.int64)
-
-    def add(self, result, batch, score: bool) -> np.ndarray | None:
-        for key in COUNT_KEYS:
-            self.totals[key] = self.totals[key] + getattr(result.counts, key).sum(axis=0)
-        if getattr(result, "overflow", None) is not None:
-            self.overflow += result.overflow.sum(axis=0)
-        self.samples += len(batch.sample_ids)
-        if not score:
-            return None
-        pred = decide(self.network.readout, result.trace)
-        if pred.ndim == 2:
-            start = self.network.readout.from_step
-            hit = pred[:, start:] == batch.labels[:, start:]
-            self.correct += int(hit.sum())
-            self.scored += hit.size
-            if batch.label_mask is not None:
-                mask = batch.label_mask[:, start:]
-                self.correct_lab += int(hit[mask].sum())
-                self.scored_lab += int(mask.sum())
-        else:
-            self.correct += int((pred == batch.labels).sum())
-            self.scored += len(pred)
-        return pred
-
-    @property
-    def accuracy(self) -> float | None:
-        return self.correct / self.scored if self.scored else None
-
-    @property
-    def accuracy_labelled(self) -> float | None:
-        return self.correct_lab / self.scored_lab if self.scored_lab else None
-
-    def per_sample(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v, dtype=np.float64) / self.samples for k, v in self.totals.items()}
-
-    def overflow_report(self) -> dict[str, Any]:
-        by_layer = {
-            layer.name: {kind: int(self.overflow[li, ki]) for ki, kind in enumerate(OVERFLOW_KINDS)}
-            for li, layer in enumerate(self.network.layers)
-        }
-        total = int(self.overflow.sum())
-        return {"total": total, "per_sample": total / self.samples if self.samples else 0.0, "by_layer": by_layer}
-
-
-def _run_report(network: Network, dataset, engine: str, init: str, seed: int, tally: _Tally, seconds: float) -> api.RunReport:
-    n, steps = tally.samples, dataset.n_steps
-    if n == 0:
-        raise EvsimError("no samples to run (check --offset and --limit)")
-    spikes = {layer.name: float(tally.totals["spikes"][i] / n) for i, layer in enumerate(network.layers) if layer.spiking}
-    return api.RunReport(
-        model=network.name,
-        task=dataset.name,
-        source=dataset.source,
-        engine=engine,
-        init=init,
-        seed=seed,
-        samples=n,
-        steps=steps,
-        seconds=seconds,
-        accuracy=tally.accuracy,
-        accuracy_labelled=tally.accuracy_labelled,
-        scored=tally.scored,
-        spikes_per_sample=spikes,
-        firing_rate={name: s / (network.layer(name).size * steps) for name, s in spikes.items()},
-        sops_per_sample=api.sops_summary(network, tally.totals, n, steps),
-        task_info=dict(dataset.info),
-        counts_total={k: [int(v) for v in np.atleast_1d(t)] for k, t in tally.totals.items()},
-    )
-
-
 def _violations(hw: HardwareModel) -> list[dict[str, Any]]:
     return [dict(asdict(v), message=v.message(), ignored=hw.ignored_violations) for v in hw.mapping.violations]
 
@@ -244,14 +163,14 @@ def run_profile(
         per_sample = {k: np.asarray(v, dtype=np.float64) / report.samples for k, v in report.counts_total.items()}
         return report, _hardware_section(hw, per_sample, report.steps, None)
     run = _Runner(hw, engine)
-    tally = _Tally(hw.network)
+    tally = api.Tally(hw.network)
     score = dataset.n_classes is not None
     start = time.perf_counter()
     for batch in dataset.batches(batch_size or api.default_batch_size(network, engine), offset, limit):
         tally.add(run(batch, init=init, seed=seed), batch, score)
         if progress:
             progress(len(batch.sample_ids))
-    report = _run_report(hw.network, dataset, engine, init, seed, tally, time.perf_counter() - start)
+    report = api.run_report(hw.network, dataset, engine, init, seed, tally, time.perf_counter() - start)
     overflow = tally.overflow_report() if hw.quantized is not None else None
     return report, _hardware_section(hw, tally.per_sample(), dataset.n_steps, overflow)
 
@@ -315,7 +234,7 @@ def audit(
     float_prep = event.prepare(network)
     pruned_prep = event.prepare(hw.network) if hw.pruned else None
     run = _Runner(hw, engine)
-    t_float, t_hw, t_pruned = _Tally(network), _Tally(hw.network), _Tally(hw.network)
+    t_float, t_hw, t_pruned = api.Tally(network), api.Tally(hw.network), api.Tally(hw.network)
     score = dataset.n_classes is not None
     agree = {"pred": 0, "pred_total": 0, "spike": 0, "spike_total": 0, "samples_identical": 0}
     start = time.perf_counter()
@@ -503,7 +422,7 @@ def sweep(
     bs = batch_size or api.default_batch_size(network, "event")
     start = time.perf_counter()
     float_prep = event.prepare(network)
-    t_float = _Tally(network)
+    t_float = api.Tally(network)
     score = dataset.n_classes is not None
     float_preds = []
     for batch in dataset.batches(bs, offset, limit):
@@ -516,7 +435,7 @@ def sweep(
         p = profile.with_bits(wb, sb)
         hw = prepare_hardware(network, p, fanin_prune, fanout_prune, ignore_violations=True)
         run = _Runner(hw, "event")
-        tally = _Tally(hw.network)
+        tally = api.Tally(hw.network)
         agree = total = 0
         for batch, pf in zip(dataset.batches(bs, offset, limit), float_preds):
             h = run(batch)

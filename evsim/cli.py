@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -540,17 +539,19 @@ def main(argv: Optional[list[str]] = None) -> None:
     except EvsimError as exc:
         err.print(f"evsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # Usage errors (a missing or malformed option) come as click exceptions; typer bundles
+        # its own click from 0.2x on, so they are recognised by what they do, not by class.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            err.print("aborted")
+            sys.exit(130)
+        raise
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -109,24 +109,7 @@ def np_savez(path: Path, **arrays) -> None:
     np.savez_compressed(path, **arrays)
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
-app.command("train")(train)
-app.command("encode-ecg")(encode_ecg)
-
-
-def main(argv: Optional[list[str]] = None) -> None:
-    import click
-
-    command = typer.main.get_command(app)
-    try:
-        command.main(args=argv, prog_name="evsim", standalone_mode=False)
-    except EvsimError as exc:
-        print(f"evsim: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-
-
 if __name__ == "__main__":
+    from .cli import main
+
     main()

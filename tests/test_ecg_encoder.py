@@ -88,14 +88,13 @@ def test_read_npy_and_csv(tmp_path):
         read_signal(tmp_path / "missing.npy")
 
 
-def test_cli_encode(tmp_path, capsys):
-    from evsim.cli_train import main
-
+def test_cli_encode(tmp_path, cli):
     sig = np.cumsum(np.random.default_rng(3).normal(0, 0.05, (200, 2)), axis=0)
     np.save(tmp_path / "s.npy", sig)
-    main(["encode-ecg", str(tmp_path / "s.npy"), "--out", str(tmp_path / "e.npy")])
+    code, out, err = cli("encode-ecg", tmp_path / "s.npy", "--out", tmp_path / "e.npy")
+    assert code == 0, err
     np.testing.assert_array_equal(np.load(tmp_path / "e.npy"), encode(sig))
-    assert "4 channels" in capsys.readouterr().out
+    assert "4 channels" in out
 
 
 # QTDB-style annotations: ( p ) ( N ) ( t ) ...

@@ -174,22 +174,20 @@ def test_config_errors(tmp_path):
         load_checkpoint(tmp_path / "missing.ckpt")
 
 
-def test_cli_train_command(tmp_path, capsys):
-    from evsim.cli_train import main
-
+def test_cli_train_command(tmp_path, cli):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"hidden_size": 6, "batch_size": 3, "n_golden": 1}))
     out = tmp_path / "cli.h5"
-    main(["train", "--task", "ecg-synthetic", "--task-option", "n=3", "--epochs", "1", "--config", str(cfg),
-          "--out", str(out), "--quiet", "--no-eval", "--set", "lr_step=5"])
+    code, _, err = cli("train", "--task", "ecg-synthetic", "--task-option", "n=3", "--epochs", "1", "--config", cfg,
+                       "--out", out, "--quiet", "--no-eval", "--set", "lr_step=5")
+    assert code == 0, err
     from evsim.formats.h5 import load_network
 
     net = load_network(out)
     assert net.layer("h").size == 6 and net.metadata["recipe"]["lr_step"] == 5
-    with pytest.raises(SystemExit) as exc:
-        main(["train", "--task", "ecg-synthetic", "--set", "bogus=1", "--out", str(out)])
-    assert exc.value.code == 2
-    assert "bogus" in capsys.readouterr().err
+    code, _, err = cli("train", "--task", "ecg-synthetic", "--set", "bogus=1", "--out", out)
+    assert code == 2
+    assert "bogus" in err
 
 
 def test_importing_evsim_does_not_import_torch():

@@ -116,7 +116,6 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
     lim = profile.limits
     stored = _stored(network, weights)
     synapse_bits = lim.synapse_bits or (profile.weights.bits if profile.fixed else 32)
-    index = {layer.name: i for i, layer in enumerate(network.layers)}
     # global source space: input channels, then every layer's neurons
     src_off = {INPUT: 0}
     off = network.n_inputs
