@@ -19,16 +19,23 @@ from numba import njit, prange
 
 
 @njit(cache=True, inline="always")
-def _deliver(current, lo, w, row_off, n_tgt, v):
-    if v == 1.0:
-        for i in range(n_tgt):
-            current[lo + i] += w[row_off + i]
-    elif v == -1.0:
-        for i in range(n_tgt):
-            current[lo + i] -= w[row_off + i]
+def _deliver_value(current, lo, w, row_off, n_tgt, v, nnz_j, p, ev, ac, ac_s, mac):
+    """Deliver one event of value v (input or initial state) and count it: +-1 is an
+    accumulate per non-zero weight, any other value a multiply-accumulate."""
+    ev[p] += 1
+    if v == 1.0 or v == -1.0:
+        if v == 1.0:
+            for i in range(n_tgt):
+                current[lo + i] += w[row_off + i]
+        else:
+            for i in range(n_tgt):
+                current[lo + i] -= w[row_off + i]
+        ac[p] += nnz_j
+        ac_s[p] += n_tgt
     else:
         for i in range(n_tgt):
             current[lo + i] += v * w[row_off + i]
+        mac[p] += nnz_j
 
 
 @njit(cache=True)
@@ -78,27 +85,16 @@ def run_sample(
                         continue
                     for e in range(step_ptr[ts], step_ptr[ts + 1]):
                         ch = in_channel[e]
-                        v = in_value[e]
-                        _deliver(current, lo, w, p_w_off[p] + ch * n_tgt, n_tgt, v)
-                        ev[p] += 1
-                        if v == 1.0 or v == -1.0:
-                            ac[p] += nnz[p_nnz_off[p] + ch]
-                            ac_s[p] += n_tgt
-                        else:
-                            mac[p] += nnz[p_nnz_off[p] + ch]
+                        _deliver_value(current, lo, w, p_w_off[p] + ch * n_tgt, n_tgt, in_value[e],
+                                       nnz[p_nnz_off[p] + ch], p, ev, ac, ac_s, mac)
                 elif ts == -1:  # the initial state's spike values (fractional when random)
                     s_lo = layer_off[src]
                     for j in range(s_lo, layer_off[src + 1]):
                         v = spike0[j]
                         if v == 0.0:
                             continue
-                        _deliver(current, lo, w, p_w_off[p] + (j - s_lo) * n_tgt, n_tgt, v)
-                        ev[p] += 1
-                        if v == 1.0 or v == -1.0:
-                            ac[p] += nnz[p_nnz_off[p] + j - s_lo]
-                            ac_s[p] += n_tgt
-                        else:
-                            mac[p] += nnz[p_nnz_off[p] + j - s_lo]
+                        _deliver_value(current, lo, w, p_w_off[p] + (j - s_lo) * n_tgt, n_tgt, v,
+                                       nnz[p_nnz_off[p] + j - s_lo], p, ev, ac, ac_s, mac)
                 else:  # spikes a layer emitted at step ts
                     s_lo = layer_off[src]
                     q = ts % ring_size
