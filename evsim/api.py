@@ -289,7 +289,8 @@ class CrosscheckReport:
         return asdict(self)
 
 
-def _compare(network: Network, a: SimResult, b: SimResult) -> dict[str, Any]:
+def spike_agreement(a: SimResult, b: SimResult) -> tuple[int, int, int]:
+    """(equal spike values, compared spike values, samples whose every train is identical)."""
     n = a.trace.shape[0]
     same = np.ones(n, dtype=bool)
     agree = total = 0
@@ -298,12 +299,17 @@ def _compare(network: Network, a: SimResult, b: SimResult) -> dict[str, Any]:
         agree += int(eq.sum())
         total += eq.size
         same &= eq.reshape(n, -1).all(axis=1)
+    return agree, total, int(same.sum())
+
+
+def _compare(network: Network, a: SimResult, b: SimResult) -> dict[str, Any]:
+    agree, total, identical = spike_agreement(a, b)
     pa, pb = decide(network.readout, a.trace), decide(network.readout, b.trace)
     mem_diff = max(float(np.abs(ma - mb).max(initial=0.0)) for ma, mb in zip(a.mem, b.mem))
     return {
         "agree": agree,
         "total": total,
-        "identical": int(same.sum()),
+        "identical": identical,
         "pred_agree": int((pa == pb).all(axis=tuple(range(1, pa.ndim))).sum()) if pa.ndim > 1 else int((pa == pb).sum()),
         "mem_diff": mem_diff,
         "trace_diff": float(np.abs(a.trace - b.trace).max(initial=0.0)),

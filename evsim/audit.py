@@ -251,13 +251,10 @@ def audit(
             pf, ph = pf[:, network.readout.from_step :], ph[:, network.readout.from_step :]
         agree["pred"] += int((pf == ph).sum())
         agree["pred_total"] += pf.size
-        same = np.ones(len(batch.sample_ids), dtype=bool)
-        for sf, sh in zip(f.spikes, h.spikes):
-            eq = sf == sh
-            agree["spike"] += int(eq.sum())
-            agree["spike_total"] += eq.size
-            same &= eq.reshape(len(same), -1).all(axis=1)
-        agree["samples_identical"] += int(same.sum())
+        equal, compared, identical = api.spike_agreement(f, h)
+        agree["spike"] += equal
+        agree["spike_total"] += compared
+        agree["samples_identical"] += identical
         if progress:
             progress(len(batch.sample_ids))
     seconds = time.perf_counter() - start
