@@ -69,6 +69,17 @@ def slice_range(n_samples: int, offset: int, limit: int | None) -> range:
     return range(offset, stop)
 
 
+def batch_ranges(n_samples: int, batch_size: int, offset: int, limit: int | None) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each batch over the samples `slice_range` selects."""
+    from evsim.errors import EvsimError
+
+    if batch_size <= 0:
+        raise EvsimError(f"batch size must be positive, got {batch_size}")
+    ids = slice_range(n_samples, offset, limit)
+    for start in range(ids.start, ids.stop, batch_size):
+        yield start, min(start + batch_size, ids.stop)
+
+
 def find_file(data_dir: Path, candidates: list[str], task: str) -> Path:
     """The first of `candidates` (relative paths) that exists under data_dir."""
     from evsim.errors import EvsimError

@@ -22,7 +22,7 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, find_file, slice_range
+from .base import Batch, TaskOption, TaskSpec, find_file, batch_ranges
 
 CLASSES = ("P", "PQ", "QR", "RS", "ST", "TP")
 N_CHANNELS = 4
@@ -74,9 +74,8 @@ class EcgDataset:
         return self.x.shape[2]
 
     def batches(self, batch_size: int, offset: int = 0, limit: int | None = None) -> Iterator[Batch]:
-        ids = slice_range(self.n_samples, offset, limit)
-        for start in range(ids.start, ids.stop, batch_size):
-            sel = np.arange(start, min(start + batch_size, ids.stop))
+        for start, stop in batch_ranges(self.n_samples, batch_size, offset, limit):
+            sel = np.arange(start, stop)
             y = self.y[sel]
             yield Batch(
                 inputs=EventBatch.from_dense(self.x[sel]),

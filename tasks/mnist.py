@@ -33,7 +33,7 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, slice_range
+from .base import Batch, TaskOption, TaskSpec, batch_ranges
 
 N_PIXELS = 784
 MAGIC_IMAGES = 0x00000803
@@ -218,11 +218,7 @@ class MnistDataset:
         return x / 255.0
 
     def batches(self, batch_size: int, offset: int = 0, limit: int | None = None) -> Iterator[Batch]:
-        if batch_size <= 0:
-            raise EvsimError(f"batch size must be positive, got {batch_size}")
-        ids = slice_range(self.n_samples, offset, limit)
-        for start in range(ids.start, ids.stop, batch_size):
-            stop = min(start + batch_size, ids.stop)
+        for start, stop in batch_ranges(self.n_samples, batch_size, offset, limit):
             yield Batch(
                 inputs=encode_windows(self.sequences(start, stop), self.window),
                 labels=np.asarray(self.labels[start:stop], dtype=np.int64),

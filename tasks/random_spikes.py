@@ -17,7 +17,7 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, slice_range
+from .base import Batch, TaskOption, TaskSpec, batch_ranges
 
 
 @dataclass
@@ -41,9 +41,8 @@ class RandomSpikes:
         return (rng.random((self.n_steps, self.n_channels)) < self.density).astype(np.float64)
 
     def batches(self, batch_size: int, offset: int = 0, limit: int | None = None) -> Iterator[Batch]:
-        ids = slice_range(self.n_samples, offset, limit)
-        for start in range(ids.start, ids.stop, batch_size):
-            sel = np.arange(start, min(start + batch_size, ids.stop))
+        for start, stop in batch_ranges(self.n_samples, batch_size, offset, limit):
+            sel = np.arange(start, stop)
             dense = np.stack([self.sample(int(i)) for i in sel])
             yield Batch(inputs=EventBatch.from_dense(dense), labels=np.zeros(len(sel), dtype=np.int64), sample_ids=sel)
 

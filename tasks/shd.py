@@ -51,7 +51,7 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, slice_range
+from .base import Batch, TaskOption, TaskSpec, batch_ranges
 
 N_CHANNELS = 700
 DEFAULT_DT = 0.004
@@ -313,11 +313,7 @@ class SpikeDataset:
             raise EvsimError(f"{self.path}: samples {start}..{stop - 1} could not be read ({exc}); truncated or damaged file?") from None
 
     def batches(self, batch_size: int, offset: int = 0, limit: int | None = None) -> Iterator[Batch]:
-        if batch_size <= 0:
-            raise EvsimError(f"batch size must be positive, got {batch_size}")
-        ids = slice_range(self.n_samples, offset, limit)
-        for start in range(ids.start, ids.stop, batch_size):
-            stop = min(start + batch_size, ids.stop)
+        for start, stop in batch_ranges(self.n_samples, batch_size, offset, limit):
             times, units = self.read(start, stop)
             inputs = bin_spikes(times, units, self.edges, source=self.source, first_id=start)
             yield Batch(inputs=inputs, labels=self.labels[start:stop], sample_ids=np.arange(start, stop))

@@ -17,6 +17,7 @@ from ..errors import EvsimError
 from ..events import EventBatch
 from ..model import INPUT, Network, State, coefficients
 from . import kernels
+from .layout import synapse_rows
 from .result import OpCounts, SimResult
 
 
@@ -57,22 +58,7 @@ def prepare(network: Network) -> Prepared:
     cat = lambda key: np.ascontiguousarray(np.concatenate([getattr(c, key) for c in coef]))  # noqa: E731
 
     projections = network.projections
-    w_rows, nnz_rows, w_off, nnz_off = [], [], [], []
-    offset = nnz_offset = 0
-    for p in projections:
-        wt = np.ascontiguousarray(p.weight.T)  # (n_src, n_tgt): one contiguous row per source
-        w_rows.append(wt.ravel())
-        nnz_rows.append(np.count_nonzero(wt, axis=1).astype(np.int64))
-        w_off.append(offset)
-        nnz_off.append(nnz_offset)
-        offset += wt.size
-        nnz_offset += wt.shape[0]
-    in_ptr = np.zeros(len(layers) + 1, dtype=np.int64)
-    in_proj = []
-    for li, layer in enumerate(layers):
-        ids = [pi for pi, p in enumerate(projections) if p.target == layer.name]
-        in_proj.extend(ids)
-        in_ptr[li + 1] = len(in_proj)
+    rows = synapse_rows([p.weight for p in projections], [index[p.target] for p in projections], len(layers))
     return Prepared(
         network=network,
         layer_off=layer_off,
@@ -88,13 +74,13 @@ def prepare(network: Network) -> Prepared:
         bias=cat("bias"),
         p_src=np.array([-1 if p.source == INPUT else index[p.source] for p in projections], dtype=np.int64),
         p_delay=np.array([p.delay for p in projections], dtype=np.int64),
-        p_w_off=np.array(w_off, dtype=np.int64),
-        p_nnz_off=np.array(nnz_off, dtype=np.int64),
-        p_n_tgt=np.array([p.weight.shape[0] for p in projections], dtype=np.int64),
-        w=np.concatenate(w_rows),
-        nnz=np.concatenate(nnz_rows),
-        in_ptr=in_ptr,
-        in_proj=np.array(in_proj, dtype=np.int64),
+        p_w_off=rows.p_w_off,
+        p_nnz_off=rows.p_nnz_off,
+        p_n_tgt=rows.p_n_tgt,
+        w=rows.w,
+        nnz=rows.nnz,
+        in_ptr=rows.in_ptr,
+        in_proj=rows.in_proj,
         ring_size=network.max_delay + 1,
     )
 

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import EvsimError
 from ..events import EventBatch
 from . import fixed_kernels
+from .layout import synapse_rows
 from .result import OpCounts, SimResult
 
 DECAY_KIND = {"multiplier": 0, "shift": 1}
@@ -122,30 +123,16 @@ class FixedPrepared:
 
 
 def prepare(arrays: FixedArrays) -> FixedPrepared:
-    w_rows, nnz_rows, w_off, nnz_off = [], [], [], []
-    offset = nnz_offset = 0
-    for wt in arrays.weights:
-        t = np.ascontiguousarray(wt.T)
-        w_rows.append(t.ravel())
-        nnz_rows.append(np.count_nonzero(t, axis=1).astype(np.int64))
-        w_off.append(offset)
-        nnz_off.append(nnz_offset)
-        offset += t.size
-        nnz_offset += t.shape[0]
-    in_ptr = np.zeros(arrays.n_layers + 1, dtype=np.int64)
-    in_proj: list[int] = []
-    for li in range(arrays.n_layers):
-        in_proj.extend(arrays.incoming(li))
-        in_ptr[li + 1] = len(in_proj)
+    rows = synapse_rows(list(arrays.weights), [int(t) for t in arrays.p_tgt], arrays.n_layers)
     return FixedPrepared(
         arrays=arrays,
-        p_w_off=np.array(w_off, dtype=np.int64),
-        p_nnz_off=np.array(nnz_off, dtype=np.int64),
-        p_n_tgt=np.array([wt.shape[0] for wt in arrays.weights], dtype=np.int64),
-        w=np.concatenate(w_rows),
-        nnz=np.concatenate(nnz_rows),
-        in_ptr=in_ptr,
-        in_proj=np.array(in_proj, dtype=np.int64),
+        p_w_off=rows.p_w_off,
+        p_nnz_off=rows.p_nnz_off,
+        p_n_tgt=rows.p_n_tgt,
+        w=rows.w,
+        nnz=rows.nnz,
+        in_ptr=rows.in_ptr,
+        in_proj=rows.in_proj,
         ring_size=arrays.max_delay + 1,
     )
 
