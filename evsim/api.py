@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import neurobench
 from .engines import event, reference
 from .engines.fixed import OVERFLOW_KINDS
 from .engines.result import SimResult
@@ -135,6 +136,7 @@ class RunReport:
     spikes_per_sample: dict[str, float]
     firing_rate: dict[str, float]  # spikes per neuron per step
     sops_per_sample: dict[str, Any]
+    neurobench: dict[str, Any] = field(default_factory=dict)  # NeuroBench's metrics (evsim/neurobench.py)
     task_info: dict[str, Any] = field(default_factory=dict)
     counts_total: dict[str, list[int]] = field(default_factory=dict)
 
@@ -146,10 +148,14 @@ COUNT_KEYS = ("events", "ac", "ac_structural", "mac", "spikes", "neuron_updates"
 
 
 class Tally:
-    """Running sums over batches: correct predictions, operation counts, overflows."""
+    """Running sums over batches: correct predictions, operation counts, overflows, and the
+    operations NeuroBench counts as MACs (which depend on the inputs and the initial state)."""
 
-    def __init__(self, network: Network):
+    def __init__(self, network: Network, init: str = "zeros", seed: int = 0, storage: neurobench.Storage | None = None):
         self.network = network
+        self.init, self.seed = init, seed
+        self.storage = storage or neurobench.float_storage(network)
+        self.mac_calls = np.zeros(len(network.projections), dtype=np.int64)
         self.correct = self.scored = self.correct_lab = self.scored_lab = 0
         self.samples = 0
         self.totals: dict[str, Any] = {k: 0 for k in COUNT_KEYS}
@@ -162,6 +168,8 @@ class Tally:
             self.totals[key] = self.totals[key] + getattr(result.counts, key).sum(axis=0)
         if getattr(result, "overflow", None) is not None:
             self.overflow += result.overflow.sum(axis=0)
+        state = initial_state(self.network, batch.sample_ids, self.init, self.seed) if self.init != "zeros" else None
+        self.mac_calls += neurobench.mac_call_ops(self.network, self.storage, batch.inputs, state)
         self.samples += len(batch.sample_ids)
         if not score:
             return None
@@ -190,6 +198,9 @@ class Tally:
 
     def per_sample(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(v, dtype=np.float64) / self.samples for k, v in self.totals.items()}
+
+    def neurobench(self, steps: int) -> dict[str, Any]:
+        return neurobench.block(self.network, self.storage, self.totals, self.mac_calls, self.samples, steps)
 
     def overflow_report(self) -> dict[str, Any]:
         by_layer = {
@@ -222,6 +233,7 @@ def run_report(network: Network, dataset, engine: str, init: str, seed: int, tal
         spikes_per_sample=spikes,
         firing_rate={name: s / (network.layer(name).size * steps) for name, s in spikes.items()},
         sops_per_sample=sops_summary(network, tally.totals, n, steps),
+        neurobench=tally.neurobench(steps),
         task_info=dict(dataset.info),
         counts_total={k: [int(v) for v in np.atleast_1d(t)] for k, t in tally.totals.items()},
     )
@@ -237,14 +249,17 @@ def run(
     limit: int | None = None,
     batch_size: int | None = None,
     progress: Progress | None = None,
+    storage: neurobench.Storage | None = None,
 ) -> RunReport:
-    """Simulate a data set (or a slice) and score it by the model's readout rule."""
+    """Simulate a data set (or a slice) and score it by the model's readout rule.
+
+    `storage` is how the run holds its parameters, for NeuroBench's footprint (default float64)."""
     check_fit(network, dataset)
     if engine not in ENGINES:
         raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     batch_size = batch_size or default_batch_size(network, engine)
     prepared = event.prepare(network) if engine == "event" else None
-    tally = Tally(network)
+    tally = Tally(network, init, seed, storage)
     score = dataset.n_classes is not None
     start = time.perf_counter()
     for batch in dataset.batches(batch_size, offset, limit):
