@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import api
+from . import api, neurobench
 from .engines import event, fixed
 from .errors import EvsimError
 from .hardware.energy import baseline_report, energy_report
@@ -50,6 +50,16 @@ class HardwareModel:
     @property
     def pruned(self) -> bool:
         return self.network is not self.original
+
+
+def storage(hw: HardwareModel) -> neurobench.Storage:
+    """How the chip holds the parameters: stored integer weights and one summed bias per neuron
+    (the current's width) under a fixed profile, floats of the profile's width otherwise."""
+    if hw.quantized is None:
+        return neurobench.float_storage(hw.network, hw.profile.float_bits)
+    return neurobench.fixed_storage(
+        hw.quantized.mantissas, hw.quantized.arrays.bias.size, hw.profile.weights.bits, hw.profile.state.current_bits
+    )
 
 
 def as_profile(profile: Profile | str | Path) -> Profile:
@@ -159,11 +169,11 @@ def run_profile(
     _check_init(profile, init)
     hw = prepare_hardware(network, profile, fanin_prune, fanout_prune, ignore_violations)
     if hw.quantized is None and not hw.pruned:
-        report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress)
+        report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress, storage(hw))
         per_sample = {k: np.asarray(v, dtype=np.float64) / report.samples for k, v in report.counts_total.items()}
         return report, _hardware_section(hw, per_sample, report.steps, None)
     run = _Runner(hw, engine)
-    tally = api.Tally(hw.network)
+    tally = api.Tally(hw.network, init, seed, storage(hw))
     score = dataset.n_classes is not None
     start = time.perf_counter()
     for batch in dataset.batches(batch_size or api.default_batch_size(network, engine), offset, limit):
@@ -196,6 +206,8 @@ class AuditReport:
     agreement: dict[str, Any]
     sops_per_sample: dict[str, Any]  # the hardware run's
     sops_per_sample_float: dict[str, Any]
+    neurobench: dict[str, Any]  # NeuroBench's metrics of the hardware run (evsim/neurobench.py)
+    neurobench_float: dict[str, Any]
     spikes_per_sample: dict[str, dict[str, float]]  # float / hw, per layer
     energy_per_inference_j: dict[str, Any] | None
     cores: dict[str, Any]
@@ -234,7 +246,7 @@ def audit(
     float_prep = event.prepare(network)
     pruned_prep = event.prepare(hw.network) if hw.pruned else None
     run = _Runner(hw, engine)
-    t_float, t_hw, t_pruned = api.Tally(network), api.Tally(hw.network), api.Tally(hw.network)
+    t_float, t_hw, t_pruned = api.Tally(network), api.Tally(hw.network, storage=storage(hw)), api.Tally(hw.network)
     score = dataset.n_classes is not None
     agree = {"pred": 0, "pred_total": 0, "spike": 0, "spike_total": 0, "samples_identical": 0}
     start = time.perf_counter()
@@ -297,6 +309,8 @@ def audit(
         },
         sops_per_sample=_flat(api.sops_summary(hw.network, t_hw.totals, n, steps)),
         sops_per_sample_float=_flat(api.sops_summary(network, t_float.totals, n, steps)),
+        neurobench=t_hw.neurobench(steps),
+        neurobench_float=t_float.neurobench(steps),
         spikes_per_sample=spikes,
         energy_per_inference_j=section["energy_per_inference_j"],
         cores=section["cores"],

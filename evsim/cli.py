@@ -195,6 +195,8 @@ def print_run(report: api.RunReport) -> None:
         t.add_row(f"{key}/sample", fmt(sops[key]))
     if sops["ac"] + sops["mac"]:
         t.add_row("dense / (ac + mac)", f"{sops['dense_equivalent'] / (sops['ac'] + sops['mac']):.1f}x")
+    for label, values in neurobench_rows(report.neurobench):
+        t.add_row(label, values)
     out.print(t)
     p = Table(title="operations per sample, by projection")
     for col in ("projection", "events", "ac", "ac_structural", "mac", "dense_equivalent"):
@@ -202,6 +204,18 @@ def print_run(report: api.RunReport) -> None:
     for name, row in sops["by_projection"].items():
         p.add_row(name, *(fmt(row[k]) for k in ("events", "ac", "ac_structural", "mac", "dense_equivalent")))
     out.print(p)
+
+
+def neurobench_rows(*blocks: dict[str, Any]) -> list[tuple[str, str]]:
+    """The `neurobench` row group: one column per block, joined by ' | ' (audit: float | hw)."""
+    shows = [
+        ("Footprint", lambda b: f"{b['Footprint']:,} bytes ({b['precision']})"),
+        ("ConnectionSparsity", lambda b: f"{b['ConnectionSparsity']:.4f}"),
+        ("ActivationSparsity", lambda b: f"{b['ActivationSparsity']:.4f}"),
+        *((key, lambda b, key=key: fmt(b["SynapticOperations"][key])) for key in ("Effective_MACs", "Effective_ACs", "Dense")),
+    ]
+    head = f"NeuroBench {blocks[0]['neurobench_version']} metrics" + (" (float | hw)" if len(blocks) > 1 else "")
+    return [(head, "")] + [(f"  {name}", " | ".join(show(b) for b in blocks)) for name, show in shows]
 
 
 @app.command("import")
@@ -450,6 +464,8 @@ def audit(
         t.add_row(f"spikes/sample {name} float | hw", f"{s['float']:,.1f} | {s['hw']:,.1f}")
     for key in ("ac", "mac", "neuron_updates"):
         t.add_row(f"{key}/sample (hw)", fmt(report.sops_per_sample[key]))
+    for label, values in neurobench_rows(report.neurobench_float, report.neurobench):
+        t.add_row(label, values)
     for name, r in report.remedies.items():
         if isinstance(r, dict):
             t.add_row(f"remedy {name}", f"{sum(r['removed'].values()):,} synapses removed (limit {r['limit']})")

@@ -113,6 +113,7 @@ class Profile:
     name: str
     description: str = ""
     arithmetic: str = "float"
+    float_bits: int = 64  # a float profile's storage width (the engines compute in float64 regardless)
     weights: WeightSpec = field(default_factory=WeightSpec)
     state: StateSpec = field(default_factory=StateSpec)
     decay: DecaySpec = field(default_factory=DecaySpec)
@@ -199,7 +200,7 @@ def _no_unknown(table: dict, allowed, where: str) -> None:
 
 def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
     """Build and check a Profile from a parsed TOML document."""
-    top = {"name", "description", "arithmetic", "source", "sources", "weights", "state", "decay", "limits", "energy"}
+    top = {"name", "description", "arithmetic", "float_bits", "source", "sources", "weights", "state", "decay", "limits", "energy"}
     _no_unknown(doc, top, where)
     name = doc.get("name")
     if not isinstance(name, str) or not name:
@@ -299,10 +300,16 @@ def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
 
     if arithmetic == "float" and any(k in doc for k in ("weights", "state", "decay")):
         raise EvsimError(f"{where}: a float profile takes no [weights], [state] or [decay] tables")
+    if arithmetic == "fixed" and "float_bits" in doc:
+        raise EvsimError(f"{where}: float_bits is for float profiles (a fixed profile's widths are in [weights] and [state])")
+    float_bits = doc.get("float_bits", 64)
+    if isinstance(float_bits, bool) or float_bits not in (32, 64) or not isinstance(float_bits, int):
+        raise EvsimError(f"{where}: float_bits must be 32 or 64, got {float_bits!r}")
     return Profile(
         name=name,
         description=str(doc.get("description", "")),
         arithmetic=arithmetic,
+        float_bits=float_bits,
         weights=weights,
         state=state,
         decay=decay,
