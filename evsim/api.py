@@ -18,7 +18,7 @@ from .engines.fixed import OVERFLOW_KINDS
 from .engines.result import SimResult
 from .errors import EvsimError
 from .events import EventBatch
-from .model import INPUT, NEURON_UPDATE_OPS, Network, decide, initial_state
+from .model import INPUT, Network, decide, initial_state
 
 ENGINES = ("event", "reference")
 Progress = Callable[[int], None]  # called with the number of samples just finished
@@ -115,7 +115,7 @@ def sops_summary(network: Network, totals: dict[str, np.ndarray], samples: int, 
         "neuron_updates_by_layer": {
             layer.name: float(per("neuron_updates")[i]) for i, layer in enumerate(network.layers)
         },
-        "neuron_update_ops": {layer.name: dict(NEURON_UPDATE_OPS[layer.neuron]) for layer in network.layers},
+        "neuron_update_ops": {layer.name: layer.op_mix for layer in network.layers},
     }
 
 
@@ -426,10 +426,8 @@ def describe(network: Network) -> dict[str, Any]:
             "name": layer.name,
             "neuron": layer.neuron,
             "size": layer.size,
-            "tau_m": rng(layer.tau_m),
-            "tau_adp": rng(layer.tau_adp),
-            "beta": rng(layer.beta),
-            "b_j0": rng(layer.b_j0),
+            "params": {key: rng(value) for key, value in layer.params.items()},
+            "options": dict(layer.options),
         }
         for layer in network.layers
     ]
@@ -451,7 +449,7 @@ def describe(network: Network) -> dict[str, Any]:
         "neurons": network.n_neurons,
         "synapses": int(sum(p.weight.size for p in network.projections)),
         "dt": network.dt,
-        "r_m": network.r_m,
+        "discretization": network.discretization,
         "layers": layers,
         "projections": projections,
         "readout": asdict(network.readout),

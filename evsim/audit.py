@@ -113,7 +113,7 @@ class _Runner:
             raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(api.ENGINES)})")
         self.hw, self.engine = hw, engine
         if hw.quantized is not None:
-            self.prepared = fixed.prepare(hw.quantized.arrays) if engine == "event" else None
+            self.prepared = hw.quantized.record
         else:
             self.prepared = event.prepare(hw.network) if engine == "event" else None
 
@@ -122,7 +122,7 @@ class _Runner:
             return api.simulate(self.hw.network, batch.inputs, batch.sample_ids, self.engine, init, seed, record=record, prepared=self.prepared)
         if self.engine == "event":
             return fixed.simulate(self.prepared, batch.inputs, record_spikes=record, record_mem=record)
-        return fixed.simulate_reference(self.hw.quantized.arrays, batch.inputs.to_dense(), record_spikes=True, record_mem=record)
+        return fixed.simulate_reference(self.hw.quantized.record, batch.inputs.to_dense(), record_spikes=True, record_mem=record)
 
 
 def _violations(hw: HardwareModel) -> list[dict[str, Any]]:

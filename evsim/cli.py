@@ -244,13 +244,18 @@ def info(
     if as_json:
         emit_json(d)
         return 0
-    out.print(f"[bold]{d['name']}[/]: {d['n_inputs']} inputs, {d['neurons']} neurons, {d['synapses']:,} synapses, dt {d['dt']}")
+    out.print(
+        f"[bold]{d['name']}[/]: {d['n_inputs']} inputs, {d['neurons']} neurons, {d['synapses']:,} synapses, "
+        f"dt {d['dt']}, {d['discretization']} discretization"
+    )
     t = Table(title="layers")
-    for col in ("layer", "neuron", "size", "tau_m", "tau_adp", "beta", "b_j0"):
+    for col in ("layer", "neuron", "size", "parameters", "options"):
         t.add_column(col)
     r = lambda v: "-" if v is None else (f"{v['min']:.3g}" if v["min"] == v["max"] else f"{v['min']:.3g}..{v['max']:.3g}")  # noqa: E731
     for layer in d["layers"]:
-        t.add_row(layer["name"], layer["neuron"], str(layer["size"]), *(r(layer[k]) for k in ("tau_m", "tau_adp", "beta", "b_j0")))
+        params = ", ".join(f"{k} {r(v)}" for k, v in layer["params"].items())
+        options = ", ".join(f"{k} {v}" for k, v in layer["options"].items()) or "-"
+        t.add_row(layer["name"], layer["neuron"], str(layer["size"]), params, options)
     out.print(t)
     p = Table(title="projections")
     for col in ("projection", "shape", "delay", "non-zero", "weight", "bias"):

@@ -5,16 +5,13 @@ between them, a readout rule and an initial-state rule.  Plain dataclasses over 
 in the spirit of NIR's `nir/ir`: formats convert into this at the edge, engines read it, the
 hardware mapper and the energy model read it.  Nothing here knows about files.
 
-Neuron equations (dt = 1 step unless the model says otherwise), per neuron, per step:
+A layer's neurons are of one registered type (evsim/neurons: alif, lif, if, li, cuba-lif,
+cuba-li); each type's module states its update equations, parameters and options.  Every type
+sees, per neuron and step, the input current
 
-    alpha = exp(-dt / tau_m)        rho = exp(-dt / tau_adp)
-    b     = rho * b + (1 - rho) * s_prev
-    B     = b_j0 + beta * b                     (lif: beta = 0, so B = b_j0)
-    mem   = alpha * mem + (1 - alpha) * r_m * I - B * s_prev * dt
-    s     = 1 if mem - B > 0 else 0
-    leaky-integrator:  mem = alpha * mem + (1 - alpha) * r_m * I   (no spikes, no reset)
+    I = sum over the layer's incoming projections of (W @ s_src(t - delay) + bias)
 
-with I = sum over the layer's incoming projections of (W @ s_src(t - delay) + bias).
+and the network's `dt` and `discretization` (`exact`: decay exp(-dt/tau); `euler`: 1 - dt/tau).
 """
 
 from __future__ import annotations
@@ -25,30 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from . import neurons
 from .errors import EvsimError
+from .neurons import DISCRETIZATIONS, NEURON_TYPES, NeuronType
 
-NEURON_TYPES = ("lif", "alif", "leaky-integrator")
 AGGREGATES = ("per_step", "sum_softmax", "mean", "sum")
 READOUT_VARIABLES = ("mem", "spike")
 INIT_MEM_RULES = ("zeros", "uniform")
 INPUT = "input"  # the name a projection uses for the network's input channels
-
-# Arithmetic of one neuron update, per neuron type (docs/counting.md explains each figure).
-NEURON_UPDATE_OPS = {
-    "lif": {"mul": 2, "add": 3, "compare": 1},
-    "alif": {"mul": 4, "add": 5, "compare": 1},
-    "leaky-integrator": {"mul": 2, "add": 2, "compare": 0},
-}
-
-
-def _as_vector(value, size: int, what: str) -> np.ndarray:
-    """A per-neuron float64 vector from a scalar or an array of that size."""
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = np.full(size, float(arr))
-    if arr.shape != (size,):
-        raise EvsimError(f"{what}: expected {size} values, found shape {arr.shape}")
-    return arr
 
 
 def _check_finite(arr: np.ndarray, what: str) -> None:
@@ -57,67 +38,67 @@ def _check_finite(arr: np.ndarray, what: str) -> None:
         raise EvsimError(f"{what}: {bad} value(s) are NaN or infinite")
 
 
-@dataclass
+@dataclass(init=False, eq=False)
 class Layer:
-    """A population of neurons of one type with per-neuron parameters (float64 vectors)."""
+    """A population of neurons of one registered type.
+
+    params: per-neuron float64 vectors, named as the type names them (a scalar is broadcast;
+    defaults fill what is left out); options: per-layer settings of the type.  Keyword
+    arguments are sorted into the two by name:
+
+        Layer("h", 40, "cuba-lif", tau_syn=5.0, tau_mem=10.0, v_threshold=1.0, reset="zero")
+
+    A parameter reads as an attribute (`layer.tau_mem`).
+    """
 
     name: str
     size: int
     neuron: str
-    tau_m: np.ndarray
-    tau_adp: np.ndarray | None = None  # None for leaky integrators (no adaptation)
-    beta: np.ndarray | None = None
-    b_j0: np.ndarray | None = None
+    params: dict[str, np.ndarray]
+    options: dict[str, Any]
 
-    def __post_init__(self) -> None:
-        where = f"layer '{self.name}'"
-        if not isinstance(self.name, str) or not self.name or self.name == INPUT or "/" in self.name:
+    def __init__(self, name: str, size: int, neuron: str, params: dict | None = None, options: dict | None = None, **kwargs):
+        where = f"layer '{name}'"
+        if not isinstance(name, str) or not name or name == INPUT or "/" in name:
             raise EvsimError(f"{where}: a layer name must be a non-empty string other than '{INPUT}' without '/'")
-        if self.neuron not in NEURON_TYPES:
-            raise EvsimError(f"{where}: unknown neuron type '{self.neuron}' (expected one of {', '.join(NEURON_TYPES)})")
-        if int(self.size) != self.size or self.size <= 0:
-            raise EvsimError(f"{where}: size must be a positive integer, got {self.size}")
-        self.size = int(self.size)
-        self.tau_m = _as_vector(self.tau_m, self.size, f"{where}: tau_m")
-        _check_finite(self.tau_m, f"{where}: tau_m")
-        if np.any(self.tau_m <= 0):
-            raise EvsimError(f"{where}: tau_m must be positive (min is {self.tau_m.min():g})")
-        if self.spiking:
-            if self.tau_adp is None:
-                raise EvsimError(f"{where}: a {self.neuron} layer needs tau_adp")
-            self.tau_adp = _as_vector(self.tau_adp, self.size, f"{where}: tau_adp")
-            _check_finite(self.tau_adp, f"{where}: tau_adp")
-            if np.any(self.tau_adp <= 0):
-                raise EvsimError(f"{where}: tau_adp must be positive (min is {self.tau_adp.min():g})")
-            if self.b_j0 is None:
-                raise EvsimError(f"{where}: a {self.neuron} layer needs b_j0 (the base threshold)")
-            self.b_j0 = _as_vector(self.b_j0, self.size, f"{where}: b_j0")
-            _check_finite(self.b_j0, f"{where}: b_j0")
-            beta = 0.0 if self.beta is None else self.beta
-            self.beta = _as_vector(beta, self.size, f"{where}: beta")
-            _check_finite(self.beta, f"{where}: beta")
-            if self.neuron == "lif" and np.any(self.beta != 0):
-                raise EvsimError(f"{where}: a lif layer has no adaptation, so beta must be 0")
-        else:
-            # An integrator has no threshold and no adaptation: the fields are kept empty so
-            # that nothing downstream can use a meaningless number.
-            self.tau_adp = None
-            self.beta = None
-            self.b_j0 = None
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer, float)) or int(size) != size or size <= 0:
+            raise EvsimError(f"{where}: size must be a positive integer, got {size}")
+        if not isinstance(neuron, str):
+            raise EvsimError(f"{where}: the neuron type must be a name, got {neuron!r}")
+        t = neurons.get(neuron, where)
+        params, options = dict(params or {}), dict(options or {})
+        option_names = {o.name for o in t.options}
+        for key, value in kwargs.items():
+            (options if key in option_names else params)[key] = value
+        self.name, self.size, self.neuron = name, int(size), t.name
+        self.params, self.options = neurons.validate(t, self.size, params, options, where)
+
+    def __getattr__(self, key: str):
+        params = self.__dict__.get("params")
+        if params is not None and key in params:
+            return params[key]
+        raise AttributeError(f"layer has no attribute or parameter '{key}'")
+
+    @property
+    def type(self) -> NeuronType:
+        return neurons.TYPES[self.neuron]
 
     @property
     def spiking(self) -> bool:
-        return self.neuron != "leaky-integrator"
+        return self.type.spiking
 
-    def alpha(self, dt: float) -> np.ndarray:
-        """Membrane decay per step; tau_m far below dt underflows to 0, which is allowed."""
-        return np.exp(-dt / self.tau_m)
+    @property
+    def has_current(self) -> bool:
+        return self.type.has_current
 
-    def rho(self, dt: float) -> np.ndarray:
-        """Adaptation decay per step (zeros for integrators, which have none)."""
-        if self.tau_adp is None:
-            return np.zeros(self.size)
-        return np.exp(-dt / self.tau_adp)
+    @property
+    def op_mix(self) -> dict[str, int]:
+        """Arithmetic of one neuron update (docs/counting.md)."""
+        return self.type.op_mix(self.params, self.options)
+
+    def coefficients(self, dt: float, discretization: str) -> np.ndarray:
+        """(size, N_COEF) per-neuron coefficients of the type's step."""
+        return np.ascontiguousarray(self.type.coefficients(self.params, self.options, dt, discretization), dtype=np.float64)
 
 
 @dataclass
@@ -249,7 +230,7 @@ class Network:
     readout: Readout
     initial_state: InitialState = field(default_factory=InitialState)
     dt: float = 1.0
-    r_m: float = 1.0
+    discretization: str = "exact"  # "exact": exp(-dt/tau); "euler": 1 - dt/tau
     metadata: dict[str, Any] = field(default_factory=dict)
     golden: list[GoldenRecord] = field(default_factory=list)
 
@@ -261,9 +242,11 @@ class Network:
         if int(self.n_inputs) != self.n_inputs or self.n_inputs <= 0:
             raise EvsimError(f"network: n_inputs must be a positive integer, got {self.n_inputs}")
         self.n_inputs = int(self.n_inputs)
-        for what, value in (("dt", self.dt), ("r_m", self.r_m)):
-            if not np.isfinite(value) or value <= 0:
-                raise EvsimError(f"network: {what} must be a positive finite number, got {value}")
+        if isinstance(self.dt, bool) or not isinstance(self.dt, (int, float, np.number)) or not np.isfinite(self.dt) or self.dt <= 0:
+            raise EvsimError(f"network: dt must be a positive finite number, got {self.dt}")
+        self.dt = float(self.dt)
+        if self.discretization not in DISCRETIZATIONS:
+            raise EvsimError(f"network: discretization must be one of {', '.join(DISCRETIZATIONS)}, got {self.discretization!r}")
         if not self.layers:
             raise EvsimError("network: no layers")
         order = {}
@@ -271,6 +254,8 @@ class Network:
             if layer.name in order:
                 raise EvsimError(f"network: two layers are named '{layer.name}'")
             order[layer.name] = i
+            if layer.type.check is not None:
+                layer.type.check(layer.params, layer.options, self.dt, self.discretization, f"layer '{layer.name}'")
         for p in self.projections:
             if p.target not in order:
                 raise EvsimError(f"{p.label}: target layer '{p.target}' does not exist")
@@ -280,7 +265,7 @@ class Network:
             elif p.source in order:
                 src = self.layers[order[p.source]]
                 if not src.spiking:
-                    raise EvsimError(f"{p.label}: source '{p.source}' is a leaky integrator and emits no spikes")
+                    raise EvsimError(f"{p.label}: source '{p.source}' is a non-spiking ({src.neuron}) layer and emits no spikes")
                 n_src = src.size
                 if p.delay == 0 and order[p.source] >= order[p.target]:
                     raise EvsimError(
@@ -298,7 +283,7 @@ class Network:
             raise EvsimError(f"readout: layer '{self.readout.layer}' does not exist")
         ro_layer = self.layers[order[self.readout.layer]]
         if self.readout.variable == "spike" and not ro_layer.spiking:
-            raise EvsimError(f"readout: layer '{ro_layer.name}' is a leaky integrator and has no spikes")
+            raise EvsimError(f"readout: layer '{ro_layer.name}' is a non-spiking ({ro_layer.neuron}) layer and has no spikes")
         for name in self.initial_state.layers:
             if name not in order:
                 raise EvsimError(f"initial state: layer '{name}' does not exist")
@@ -348,17 +333,19 @@ class Network:
 class State:
     """Per-sample state arrays of one layer, shape (samples, size)."""
 
-    mem: np.ndarray
+    mem: np.ndarray  # the membrane v
     spike: np.ndarray  # the spike "emitted at step -1": fractional when mem starts random
-    b: np.ndarray
+    b: np.ndarray  # the adaptation state a (alif's b; zeros for types without one)
+    syn: np.ndarray  # the synaptic current i (zeros for types without one)
 
 
 def initial_state(network: Network, sample_ids: np.ndarray, rule: str = "zeros", seed: int = 0) -> list[State]:
     """The state every engine starts from, one `State` per layer.
 
-    rule 'zeros': mem = 0, spike = 0, b = b_j0.  rule 'paper': the network's stored rule, where a
-    uniform layer gets mem = U(0,1) * scale and (as the original code does) spike = mem, a
-    fractional first spike.  Random numbers come from a generator seeded by (seed, sample id), so
+    rule 'zeros': mem = 0, spike = 0, syn = 0, b = the type's starting adaptation (alif: b_j0).
+    rule 'paper': the network's stored rule, where a uniform layer gets mem = U(0,1) * scale
+    (scale 'b_j0' means the layer's threshold parameter) and, as the original code does,
+    spike = mem: a fractional first spike.  Random numbers come from a generator seeded by (seed, sample id), so
     a sample's state does not depend on batching, ordering or the number of threads.
     """
     if rule not in ("zeros", "paper"):
@@ -376,15 +363,19 @@ def initial_state(network: Network, sample_ids: np.ndarray, rule: str = "zeros",
         mem = np.zeros((n, layer.size))
         init = network.initial_state.for_layer(layer.name)
         if rule == "paper" and init.mem == "uniform":
-            scale = layer.b_j0 if init.scale == "b_j0" else init.scale
-            if scale is None:
-                raise EvsimError(f"initial state: layer '{layer.name}' is an integrator and has no b_j0 to scale by")
+            if init.scale == "b_j0":
+                if layer.type.threshold is None:
+                    raise EvsimError(f"initial state: layer '{layer.name}' ({layer.neuron}) has no threshold to scale by")
+                scale = layer.params[layer.type.threshold]
+            else:
+                scale = init.scale
             for i, u in enumerate(draws):
                 mem[i] = u[offset : offset + layer.size] * scale
         offset += layer.size
         spike = mem.copy() if layer.spiking else np.zeros_like(mem)
-        b = np.broadcast_to(layer.b_j0, mem.shape).copy() if layer.spiking else np.zeros_like(mem)
-        states.append(State(mem=mem, spike=spike, b=b))
+        start = layer.type.adaptation
+        b = np.broadcast_to(layer.params[start], mem.shape).copy() if start else np.zeros_like(mem)
+        states.append(State(mem=mem, spike=spike, b=b, syn=np.zeros_like(mem)))
     return states
 
 
@@ -413,38 +404,3 @@ def decide(readout: Readout, trace: np.ndarray) -> np.ndarray:
     if readout.aggregate == "mean":
         return np.argmax(window.mean(axis=1), axis=1)
     return np.argmax(window.sum(axis=1), axis=1)
-
-
-@dataclass
-class NeuronCoefficients:
-    """Per-neuron constants of one layer's update, computed once, identically for every engine.
-
-    Both engines evaluate the same expressions on these arrays in the same order, so that the
-    neuron update itself never makes them differ; only the summation order of I may.
-    """
-
-    alpha: np.ndarray  # exp(-dt / tau_m)
-    gain: np.ndarray  # (1 - alpha) * r_m: the factor on the input current
-    rho: np.ndarray  # exp(-dt / tau_adp) (0 for integrators)
-    one_minus_rho: np.ndarray
-    beta: np.ndarray  # 0 for lif and integrators
-    b_j0: np.ndarray  # 0 for integrators (never used: they do not spike)
-    bias: np.ndarray  # the sum of the incoming projections' biases, in projection order
-
-
-def coefficients(network: Network, layer: Layer) -> NeuronCoefficients:
-    alpha = layer.alpha(network.dt)
-    rho = layer.rho(network.dt)
-    bias = np.zeros(layer.size)
-    for p in network.incoming(layer.name):
-        bias = bias + p.bias
-    zeros = np.zeros(layer.size)
-    return NeuronCoefficients(
-        alpha=alpha,
-        gain=(1.0 - alpha) * network.r_m,
-        rho=rho,
-        one_minus_rho=1.0 - rho,
-        beta=zeros if layer.beta is None else layer.beta,
-        b_j0=zeros if layer.b_j0 is None else layer.b_j0,
-        bias=bias,
-    )

@@ -83,7 +83,7 @@ def tiny_network(**overrides):
         n_inputs=2,
         layers=[
             Layer("h", 3, "alif", tau_m=np.array([5.0, 10.0, 20.0]), tau_adp=np.array([50.0, 100.0, 150.0]), beta=1.8, b_j0=0.1),
-            Layer("o", 2, "leaky-integrator", tau_m=np.array([3.0, 4.0])),
+            Layer("o", 2, "li", tau_mem=np.array([3.0, 4.0])),
         ],
         projections=[
             Projection("input", "h", np.abs(rng.normal(size=(3, 2))) * 2 + 0.5, rng.normal(size=3) * 0.1, 0),

@@ -24,7 +24,7 @@ def scalar_simulation(net, x, init_spike=None, init_mem=None):
     steps = x.shape[0]
     names = [layer.name for layer in net.layers]
     mem = {l.name: [0.0] * l.size if init_mem is None else list(init_mem[l.name]) for l in net.layers}
-    b = {l.name: (list(l.b_j0) if l.spiking else [0.0] * l.size) for l in net.layers}
+    b = {l.name: (list(l.b_j0) if l.neuron == "alif" else [0.0] * l.size) for l in net.layers}
     spikes = {l.name: {-1: [0.0] * l.size if init_spike is None else list(init_spike[l.name])} for l in net.layers}
     out_mem = {n: np.zeros((steps, net.layer(n).size)) for n in names}
     out_spk = {n: np.zeros((steps, net.layer(n).size)) for n in names}
@@ -50,11 +50,12 @@ def scalar_simulation(net, x, init_spike=None, init_mem=None):
                         w = p.weight[i, j]
                         current[i] = current[i] + w if v == 1 else (current[i] - w if v == -1 else current[i] + v * w)
             new = [0.0] * layer.size
+            assert layer.neuron in ("alif", "li"), "this transcription covers the SRNN types (new types: test_neurons.py)"
             for i in range(layer.size):
                 # NumPy's exp, not math.exp: the two libraries may round exp differently in
                 # the last bit, which is not what this test is about.
-                alpha = float(np.exp(-net.dt / layer.tau_m[i]))
-                gain = (1.0 - alpha) * net.r_m
+                alpha = float(np.exp(-net.dt / (layer.tau_m[i] if layer.spiking else layer.tau_mem[i])))
+                gain = (1.0 - alpha) * layer.r[i]
                 if layer.spiking:
                     rho = float(np.exp(-net.dt / layer.tau_adp[i]))
                     sp = spikes[layer.name][t - 1][i]

@@ -16,13 +16,13 @@ from conftest import tiny_network
 
 
 def assert_same_network(a: Network, b: Network) -> None:
-    assert (a.name, a.n_inputs, a.dt, a.r_m, a.metadata) == (b.name, b.n_inputs, b.dt, b.r_m, b.metadata)
+    assert (a.name, a.n_inputs, a.dt, a.discretization, a.metadata) == (b.name, b.n_inputs, b.dt, b.discretization, b.metadata)
     assert a.readout == b.readout and a.initial_state == b.initial_state
     for la, lb in zip(a.layers, b.layers, strict=True):
-        assert (la.name, la.size, la.neuron) == (lb.name, lb.size, lb.neuron)
-        for key in ("tau_m", "tau_adp", "beta", "b_j0"):
-            va, vb = getattr(la, key), getattr(lb, key)
-            assert (va is None and vb is None) or np.array_equal(va, vb)
+        assert (la.name, la.size, la.neuron, la.options) == (lb.name, lb.size, lb.neuron, lb.options)
+        assert la.params.keys() == lb.params.keys()
+        for key in la.params:
+            assert np.array_equal(la.params[key], lb.params[key])
     for pa, pb in zip(a.projections, b.projections, strict=True):
         assert (pa.source, pa.target, pa.delay) == (pb.source, pb.target, pb.delay)
         assert np.array_equal(pa.weight, pb.weight) and np.array_equal(pa.bias, pb.bias)
@@ -53,12 +53,12 @@ def test_paper_models_round_trip(paper_network, tmp_path, name):
 
 def test_importer_honours_manifest_fields(paper_network):
     ecg = paper_network("ecg_icons2020")
-    assert np.all(ecg.layers[0].tau_m == 20.0), "constant tau_m from the manifest"
-    assert ecg.layers[0].neuron == "lif" and np.all(ecg.layers[0].beta == 0)
+    assert np.all(ecg.layers[0].tau_mem == 20.0), "constant tau_m from the manifest"
+    assert ecg.layers[0].neuron == "lif" and ecg.layers[0].options == {"reset": "subtract", "reset_at": "next-step", "max_spikes": 1}
     ssc = paper_network("ssc_nmi2021")
     assert ssc.initial_state.for_layer("o").mem == "zeros" and ssc.initial_state.default.mem == "uniform"
-    assert ssc.layers[2].tau_adp is None, "an integrator's tau_adp is present in the file but unused"
-    assert ssc.layers[2].alpha(1.0).max() < 1e-8, "tau_m of 0.02 makes alpha ~0 without crashing"
+    assert ssc.layers[2].neuron == "li" and set(ssc.layers[2].params) == {"tau_mem", "r", "v_leak"}, "an integrator's tau_adp is present in the file but unused"
+    assert ssc.layers[2].coefficients(1.0, "exact")[:, 0].max() < 1e-8, "tau_m of 0.02 makes alpha ~0 without crashing"
     assert ssc.readout.aggregate == "mean" and ssc.readout.from_step == 1
 
 
@@ -106,13 +106,19 @@ def test_torch_state_dict_import_matches_npz(paper_models, paper_network, tmp_pa
         (lambda: Layer("h", 3, "alif", tau_m=1.0, tau_adp=-5.0, b_j0=0.1), "tau_adp must be positive"),
         (lambda: Layer("h", 3, "alif", tau_m=1.0, tau_adp=[1.0, 2.0], b_j0=0.1), "expected 3 values"),
         (lambda: Layer("h", 3, "izhikevich", tau_m=1.0), "unknown neuron type"),
-        (lambda: Layer("input", 3, "lif", tau_m=1.0, tau_adp=1.0, b_j0=0.1), "layer name"),
-        (lambda: Layer("h", 3, "lif", tau_m=1.0, tau_adp=1.0, b_j0=0.1, beta=1.8), "beta must be 0"),
+        (lambda: Layer("input", 3, "lif", tau_mem=1.0, v_threshold=0.1), "layer name"),
+        (lambda: Layer("h", 3, "lif", tau_mem=1.0, v_threshold=0.1, beta=1.8), "lif has no parameter(s) beta"),
+        (lambda: Layer("h", 3, "lif", tau_mem=1.0), "needs v_threshold"),
+        (lambda: Layer("h", 3, "lif", tau_mem=1.0, v_threshold=0.1, reset="hard"), "option reset must be one of"),
+        (lambda: Layer("h", 3, "cuba-lif", tau_syn=2.0, tau_mem=1.0, v_threshold=0.1, max_spikes=0), "max_spikes must be an integer in 1..255"),
+        (lambda: tiny_network(layers=[Layer("h", 3, "lif", tau_mem=5.0, v_threshold=0.1, max_spikes=3, reset="zero"), tiny_network().layers[1]]), "max_spikes > 1 needs reset 'subtract'"),
+        (lambda: tiny_network(discretization="euler", layers=[Layer("h", 3, "lif", tau_mem=0.5, v_threshold=0.1), tiny_network().layers[1]]), "euler discretization needs tau_mem >= dt"),
+        (lambda: tiny_network(discretization="rk4"), "discretization must be one of"),
         (lambda: Projection("input", "h", np.ones((3, 2)), np.ones(2)), "bias has shape"),
         (lambda: Projection("input", "h", np.full((3, 2), np.inf), np.ones(3)), "NaN or infinite"),
         (lambda: Projection("input", "h", np.ones((3, 2)), np.ones(3), delay=-1), "delay must be an integer >= 0"),
         (lambda: tiny_network(projections=tiny_network().projections[:2] + [Projection("h", "o", np.ones((2, 4)), np.zeros(2))]), "expected (2, 3)"),
-        (lambda: tiny_network(projections=tiny_network().projections + [Projection("o", "h", np.ones((3, 2)), np.zeros(3), 1)]), "leaky integrator"),
+        (lambda: tiny_network(projections=tiny_network().projections + [Projection("o", "h", np.ones((3, 2)), np.zeros(3), 1)]), "non-spiking (li) layer"),
         (lambda: tiny_network(projections=[Projection("input", "h", np.ones((3, 2)), np.zeros(3)), Projection("h", "h", np.ones((3, 3)), np.zeros(3), 0), Projection("h", "o", np.ones((2, 3)), np.zeros(2))]), "delay 0 needs a source updated earlier"),
         (lambda: tiny_network(readout=Readout("x")), "readout: layer 'x' does not exist"),
         (lambda: Readout("o", aggregate="max"), "aggregate must be one of"),
@@ -180,13 +186,24 @@ def test_wrong_shape(cli, model_file):
 
 
 def test_nan_parameter(cli, model_file):
-    edit(model_file, lambda f: f["layers/h/tau_adp"].__setitem__(1, np.nan))
-    one_line_error(*cli("info", model_file), "/layers/h/tau_adp", "NaN")
+    edit(model_file, lambda f: f["layers/h/params/tau_adp"].__setitem__(1, np.nan))
+    one_line_error(*cli("info", model_file), "/layers/h/params/tau_adp", "NaN")
 
 
 def test_non_positive_time_constant(cli, model_file):
-    edit(model_file, lambda f: f["layers/o/tau_m"].__setitem__(0, -2.0))
-    one_line_error(*cli("info", model_file), "layer 'o'", "tau_m must be positive")
+    edit(model_file, lambda f: f["layers/o/params/tau_mem"].__setitem__(0, -2.0))
+    one_line_error(*cli("info", model_file), "layer 'o'", "tau_mem must be positive")
+
+
+def test_unknown_parameter_and_bad_options(cli, model_file, tmp_path):
+    import shutil
+
+    other = tmp_path / "other.h5"
+    shutil.copy(model_file, other)
+    edit(model_file, lambda f: f["layers/o/params"].create_dataset("tau_adp", data=np.ones(2)))
+    one_line_error(*cli("info", model_file), "/layers/o/params", "li has no parameter(s) tau_adp")
+    edit(other, lambda f: f["layers/h"].attrs.__setitem__("options", '{"reset": "zero"}'))
+    one_line_error(*cli("info", other), "layer 'h'", "alif has no option(s) reset")
 
 
 def test_hostile_size(cli, model_file):

@@ -11,6 +11,8 @@ import pytest
 
 from evsim import audit
 from evsim.engines import fixed
+from evsim.engines.record import weight_matrix
+from evsim.neurons import lif
 from evsim.events import EventBatch
 from evsim.hardware.energy import baseline_report, energy_report
 from evsim.model import Layer, Network, Projection, Readout
@@ -33,8 +35,8 @@ def three_neurons() -> Network:
         name="three",
         n_inputs=1,
         layers=[
-            Layer("h", 2, "lif", tau_m=0.01, tau_adp=1.0, beta=0.0, b_j0=0.5),
-            Layer("o", 1, "leaky-integrator", tau_m=0.01),
+            Layer("h", 2, "lif", tau_mem=0.01, v_threshold=0.5, reset_at="next-step"),
+            Layer("o", 1, "li", tau_mem=0.01),
         ],
         projections=[
             Projection("input", "h", np.array([[2.0], [0.2]]), np.zeros(2), 0),
@@ -59,8 +61,8 @@ def test_the_three_neuron_example_as_written():
     num = lambda key: float(doc[key])  # noqa: E731
     net = three_neurons()
     hw = audit.prepare_hardware(net, "loihi")
-    fa = hw.quantized.arrays
-    assert [int(w) for w in fa.weights[0].ravel()] == [8128, 832] and int(fa.theta[0]) == 2032
+    fa = hw.quantized.record
+    assert [int(w) for w in weight_matrix(fa, 0).ravel()] == [8128, 832] and int(fa.coef[0, lif.V_TH]) == 2032
 
     ev = fixed.simulate(fa, EventBatch.from_dense(inputs()), record_spikes=True, record_mem=True)
     ref = fixed.simulate_reference(fa, inputs(), record_mem=True)

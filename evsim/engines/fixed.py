@@ -1,21 +1,18 @@
 """The fixed-point engines: integer event-driven (Numba, `fixed_kernels.py`) and integer dense
-time-stepped reference (NumPy), over plain arrays.
+time-stepped reference (NumPy), over the integer record (record.FixedRecord).
 
-They take a `FixedArrays`: the network already turned into integers (by evsim.hardware.quantize,
-which knows the profile; nothing here does).  Both run from the all-zero state (membranes 0, no
-spike at step -1, adaptation at its integer start value): a fractional initial spike has no
-integer meaning.  They must agree bit for bit: spike trains, integer membranes, operation
-counts and overflow counts.  The integer update equations are in docs/hardware.md; in short,
-per neuron and step, with bound() saturating or wrapping to the state width:
+The record is the network already turned into integers (evsim.hardware.quantize builds it with
+record.fixed_record; nothing here knows a profile).  Both engines run from the all-zero state
+(membranes and currents 0, no spike at step -1, adaptation at its integer start value `a0`): a
+fractional initial spike has no integer meaning.  They must agree bit for bit: spike trains,
+integer membranes and currents, operation counts and overflow counts.  Per layer and step:
 
-    I = bias;  for each arriving event (projection order, source index order): I = bound(I + v*W)
-    a = bound(decay(a, rho) + inc * s_prev)                    (spiking layers)
-    B = bound(theta + a)
-    m = bound(decay(m, alpha) + I);  m = bound(m - B * s_prev);  s = m > B
-    m = bound(decay(m, alpha) + I)                              (leaky integrators)
+    I = bias;  for each arriving event (projection order, source index order): I = bound(I + c*W)
+    then every neuron runs its type's integer step (evsim/neurons/<type>.py, `step_fixed`)
 
-Operation counts follow the float engines' rules (docs/counting.md) on the integer weights:
-a weight that quantized to zero is no `ac`.
+where c is the event's value (an input value, or a layer's spike count).  Operation counts
+follow the float engines' rules (docs/counting.md) on the integer weights: a weight that
+quantized to zero is no `ac`.
 """
 
 from __future__ import annotations
@@ -24,10 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import neurons
 from ..errors import EvsimError
 from ..events import EventBatch
 from . import fixed_kernels
-from .layout import synapse_rows
+from .kernels import Events
+from .record import FixedRecord, weight_matrix
 from .result import OpCounts, SimResult
 
 DECAY_KIND = {"multiplier": 0, "shift": 1}
@@ -36,70 +35,8 @@ OVERFLOW_KINDS = ("current", "membrane", "adaptation", "threshold")
 
 
 @dataclass
-class FixedArrays:
-    """A network in integers.  Per-neuron arrays are int64 over all layers' neurons in order."""
-
-    n_inputs: int
-    layer_names: list[str]
-    layer_off: np.ndarray  # (layers + 1,) int64
-    layer_spiking: np.ndarray  # (layers,) bool
-    readout_layer: int
-    readout_spike: bool
-    alpha: np.ndarray  # membrane decay: multiplier c (x*c/2^bits) or shift dash (x - (x >> dash))
-    rho: np.ndarray  # adaptation decay, same representation
-    theta: np.ndarray  # base threshold
-    bias: np.ndarray  # summed bias of the incoming projections, in the current's unit
-    inc: np.ndarray  # adaptation step per spike (beta * (1 - rho) in state units)
-    a0: np.ndarray  # initial adaptation state (beta * b_j0 in state units)
-    unit: np.ndarray  # (neurons,) float64: the real value of one state LSB
-    decay_kind: int
-    decay_bits: int
-    decay_round: int
-    min_step: bool
-    p_src: np.ndarray  # (projections,) int64: source layer index, -1 for the input
-    p_tgt: np.ndarray
-    p_delay: np.ndarray
-    weights: list[np.ndarray]  # per projection (n_tgt, n_src) int64: the value added per event
-    bounds: np.ndarray  # int64 [cur_lo, cur_hi, mem_lo, mem_hi, adp_lo, adp_hi]
-    wraps: np.ndarray  # bool [current, membrane, adaptation]: wrap (True) or saturate
-
-    def __post_init__(self) -> None:
-        as64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
-        for key in ("layer_off", "alpha", "rho", "theta", "bias", "inc", "a0", "p_src", "p_tgt", "p_delay", "bounds"):
-            setattr(self, key, as64(getattr(self, key)))
-        self.layer_spiking = np.ascontiguousarray(self.layer_spiking, dtype=np.bool_)
-        self.wraps = np.ascontiguousarray(self.wraps, dtype=np.bool_)
-        self.unit = np.ascontiguousarray(self.unit, dtype=np.float64)
-        self.weights = [as64(wt) for wt in self.weights]
-        n = int(self.layer_off[-1])
-        for key in ("alpha", "rho", "theta", "bias", "inc", "a0", "unit"):
-            if getattr(self, key).shape != (n,):
-                raise EvsimError(f"fixed arrays: {key} has shape {getattr(self, key).shape}, expected ({n},)")
-        if self.decay_kind == 0 and not 1 <= self.decay_bits <= 15:
-            raise EvsimError("fixed arrays: decay bits must lie in 1..15")
-
-    @property
-    def n_neurons(self) -> int:
-        return int(self.layer_off[-1])
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.layer_names)
-
-    def layer_slice(self, li: int) -> slice:
-        return slice(int(self.layer_off[li]), int(self.layer_off[li + 1]))
-
-    @property
-    def max_delay(self) -> int:
-        return int(self.p_delay.max())
-
-    def incoming(self, li: int) -> list[int]:
-        return [p for p in range(len(self.weights)) if self.p_tgt[p] == li]
-
-
-@dataclass
 class FixedResult(SimResult):
-    """SimResult whose `mem` (when recorded) holds int64 membranes, plus overflow counts.
+    """SimResult whose `mem` and `syn` (when recorded) hold int64 states, plus overflow counts.
 
     `trace` is the readout variable in real units (integer membrane x unit), so that the
     readout rule (model.decide) reads it exactly as it reads the float engines'.
@@ -109,32 +46,8 @@ class FixedResult(SimResult):
     trace_int: np.ndarray | None = None  # (samples, steps, readout size) int64
 
 
-@dataclass
-class FixedPrepared:
-    arrays: FixedArrays
-    p_w_off: np.ndarray
-    p_nnz_off: np.ndarray
-    p_n_tgt: np.ndarray
-    w: np.ndarray
-    nnz: np.ndarray
-    in_ptr: np.ndarray
-    in_proj: np.ndarray
-    ring_size: int
-
-
-def prepare(arrays: FixedArrays) -> FixedPrepared:
-    rows = synapse_rows(list(arrays.weights), [int(t) for t in arrays.p_tgt], arrays.n_layers)
-    return FixedPrepared(
-        arrays=arrays,
-        p_w_off=rows.p_w_off,
-        p_nnz_off=rows.p_nnz_off,
-        p_n_tgt=rows.p_n_tgt,
-        w=rows.w,
-        nnz=rows.nnz,
-        in_ptr=rows.in_ptr,
-        in_proj=rows.in_proj,
-        ring_size=arrays.max_delay + 1,
-    )
+def layer_slice(rec: FixedRecord, li: int) -> slice:
+    return slice(int(rec.layer_off[li]), int(rec.layer_off[li + 1]))
 
 
 def integer_inputs(values: np.ndarray) -> np.ndarray:
@@ -151,51 +64,40 @@ def _split(rec: np.ndarray, layer_off: np.ndarray) -> list[np.ndarray]:
     return [rec[:, :, lo:hi] for lo, hi in zip(layer_off[:-1], layer_off[1:])]
 
 
-def _real_trace(arrays: FixedArrays, trace_int: np.ndarray) -> np.ndarray:
-    if arrays.readout_spike:
+def _real_trace(rec: FixedRecord, trace_int: np.ndarray) -> np.ndarray:
+    if rec.readout_spike:
         return trace_int.astype(np.float64)
-    return trace_int * arrays.unit[arrays.layer_slice(arrays.readout_layer)]
+    return trace_int * rec.unit[layer_slice(rec, rec.readout_layer)]
 
 
-def simulate(
-    arrays: FixedArrays | FixedPrepared,
-    events: EventBatch,
-    record_spikes: bool = False,
-    record_mem: bool = False,
-) -> FixedResult:
+def simulate(rec: FixedRecord, events: EventBatch, record_spikes: bool = False, record_mem: bool = False) -> FixedResult:
     """The integer event-driven engine on a batch of samples (zero initial state)."""
-    prep = arrays if isinstance(arrays, FixedPrepared) else prepare(arrays)
-    fa = prep.arrays
-    if events.n_channels != fa.n_inputs:
-        raise EvsimError(f"input has {events.n_channels} channels, the network expects {fa.n_inputs}")
+    if events.n_channels != rec.n_inputs:
+        raise EvsimError(f"input has {events.n_channels} channels, the network expects {rec.n_inputs}")
     n, steps = events.n_samples, events.n_steps
-    n_neurons, n_layers, n_proj = fa.n_neurons, fa.n_layers, len(fa.weights)
-    ro = fa.layer_slice(fa.readout_layer)
-    trace = np.zeros((n, steps, ro.stop - ro.start), dtype=np.int64)
+    n_neurons, n_layers, n_proj = int(rec.layer_off[-1]), len(rec.layer_code), len(rec.p_src)
+    ro = layer_slice(rec, rec.readout_layer)
     counts = OpCounts.zeros(n, n_proj, n_layers)
-    ovf = np.zeros((n, n_layers, fixed_kernels.N_OVF), dtype=np.int64)
     record = record_spikes or record_mem
     rec_shape = (n, steps, n_neurons) if record else (n, 1, 1)
-    spike_rec = np.zeros(rec_shape, dtype=np.uint8)
-    mem_rec = np.zeros(rec_shape, dtype=np.int64)
-    fixed_kernels.run_batch(
-        events.step_ptr, events.channel, integer_inputs(events.value),
-        fa.layer_off, fa.layer_spiking, fa.readout_layer, fa.readout_spike,
-        fa.alpha, fa.rho, fa.theta, fa.bias, fa.inc, fa.a0,
-        fa.decay_kind, fa.decay_bits, fa.decay_round, fa.min_step,
-        fa.p_src, fa.p_delay, prep.p_w_off, prep.p_nnz_off, prep.p_n_tgt, prep.w, prep.nnz,
-        prep.in_ptr, prep.in_proj, prep.ring_size,
-        fa.bounds, fa.wraps,
-        trace, counts.events, counts.ac, counts.ac_structural, counts.mac, counts.spikes, counts.neuron_updates, ovf,
-        record, spike_rec, mem_rec,
+    out = fixed_kernels.FixedOutputs(
+        np.zeros((n, steps, ro.stop - ro.start), dtype=np.int64),
+        counts.events, counts.ac, counts.ac_structural, counts.mac, counts.spikes, counts.neuron_updates,
+        np.zeros((n, n_layers, fixed_kernels.N_OVF), dtype=np.int64),
+        np.zeros(rec_shape, dtype=np.uint8), np.zeros(rec_shape, dtype=np.int64), np.zeros(rec_shape, dtype=np.int64),
     )  # fmt: skip
+    fixed_kernels.run_batch(rec, Events(events.step_ptr, events.channel, integer_inputs(events.value)), out, record)
+    syn = None
+    if record_mem:
+        syn = [r if has else None for r, has in zip(_split(out.i_rec, rec.layer_off), rec.layer_current)]
     return FixedResult(
-        trace=_real_trace(fa, trace),
+        trace=_real_trace(rec, out.trace),
         counts=counts,
-        spikes=_split(spike_rec, fa.layer_off) if record_spikes else None,
-        mem=_split(mem_rec, fa.layer_off) if record_mem else None,
-        overflow=ovf,
-        trace_int=trace,
+        spikes=_split(out.spike_rec, rec.layer_off) if record_spikes else None,
+        mem=_split(out.v_rec, rec.layer_off) if record_mem else None,
+        syn=syn,
+        overflow=out.overflow,
+        trace_int=out.trace,
     )
 
 
@@ -207,21 +109,6 @@ def _bound(x: np.ndarray, lo: int, hi: int, wrap: bool) -> tuple[np.ndarray, np.
     if wrap:
         return (x - lo) % (hi - lo + 1) + lo, out
     return np.clip(x, lo, hi), out
-
-
-def _decay(x: np.ndarray, c: np.ndarray, fa: FixedArrays) -> np.ndarray:
-    if fa.decay_kind == 0:
-        p = x * c
-        k = fa.decay_bits
-        if fa.decay_round == 0:
-            return np.right_shift(p, k)
-        if fa.decay_round == 1:
-            return np.right_shift(p + (1 << (k - 1)), k)
-        return np.sign(p) * np.right_shift(np.abs(p), k)
-    dv = np.right_shift(x, c)
-    if fa.min_step:
-        dv = np.where((dv == 0) & (x > 0), 1, dv)
-    return x - dv
 
 
 def _accumulate(bias: np.ndarray, contribs: list[np.ndarray], lo: int, hi: int, wrap: bool):
@@ -257,97 +144,100 @@ def _accumulate(bias: np.ndarray, contribs: list[np.ndarray], lo: int, hi: int, 
     return total, count
 
 
-def simulate_reference(
-    arrays: FixedArrays, x: np.ndarray, record_spikes: bool = True, record_mem: bool = False
-) -> FixedResult:
+def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = True, record_mem: bool = False) -> FixedResult:
     """The dense integer time-stepped reference: every neuron, every synapse, every step.
 
     x: dense input (samples, steps, n_inputs) of integer values.  Counts are derived afterwards
     from the spike trains and the integer weights (count_from_spikes).
     """
-    fa = arrays
     x = np.asarray(x)
-    if x.ndim != 3 or x.shape[2] != fa.n_inputs:
-        raise EvsimError(f"input has shape {x.shape}, expected (samples, steps, {fa.n_inputs})")
+    if x.ndim != 3 or x.shape[2] != rec.n_inputs:
+        raise EvsimError(f"input has shape {x.shape}, expected (samples, steps, {rec.n_inputs})")
     xi = integer_inputs(x.reshape(-1)).reshape(x.shape)
     n, steps, _ = x.shape
-    cur_lo, cur_hi, mem_lo, mem_hi, adp_lo, adp_hi = (int(b) for b in fa.bounds)
-    cur_wrap, mem_wrap, adp_wrap = (bool(w) for w in fa.wraps)
-    L = fa.n_layers
-    sl = [fa.layer_slice(li) for li in range(L)]
-    mem = [np.zeros((n, s.stop - s.start), dtype=np.int64) for s in sl]
-    a = [np.broadcast_to(fa.a0[s], (n, s.stop - s.start)).copy() for s in sl]
-    s_prev = [np.zeros((n, s.stop - s.start), dtype=np.int64) for s in sl]
-    spikes = [np.zeros((n, steps, s.stop - s.start), dtype=np.uint8) for s in sl]
-    mem_rec = [np.zeros((n, steps, s.stop - s.start), dtype=np.int64) for s in sl] if record_mem else None
+    d = rec.arith
+    cur_lo, cur_hi, cur_wrap = int(d[4]), int(d[5]), bool(d[10])
+    L = len(rec.layer_code)
+    sl = [layer_slice(rec, li) for li in range(L)]
+    sizes = [s.stop - s.start for s in sl]
+    weights = [weight_matrix(rec, p) for p in range(len(rec.p_src))]
+    v = [np.zeros((n, k), dtype=np.int64) for k in sizes]
+    syn = [np.zeros((n, k), dtype=np.int64) for k in sizes]
+    a = [np.broadcast_to(rec.a0[s], (n, k)).copy() for s, k in zip(sl, sizes)]
+    s_prev = [np.zeros((n, k), dtype=np.int64) for k in sizes]
+    spikes = [np.zeros((n, steps, k), dtype=np.uint8) for k in sizes]
+    v_rec = [np.zeros((n, steps, k), dtype=np.int64) for k in sizes] if record_mem else None
+    i_rec = [np.zeros((n, steps, k), dtype=np.int64) if rec.layer_current[li] else None for li, k in enumerate(sizes)] if record_mem else None
     ovf = np.zeros((n, L, fixed_kernels.N_OVF), dtype=np.int64)
-    ro = fa.readout_layer
-    trace = np.zeros((n, steps, sl[ro].stop - sl[ro].start), dtype=np.int64)
-    incoming = [fa.incoming(li) for li in range(L)]
+    ro = rec.readout_layer
+    trace = np.zeros((n, steps, sizes[ro]), dtype=np.int64)
+    incoming = [[p for p in range(len(rec.p_src)) if rec.p_tgt[p] == li] for li in range(L)]
 
     for t in range(steps):
         for li in range(L):
             s = sl[li]
             contribs = []
             for p in incoming[li]:
-                ts = t - int(fa.p_delay[p])
+                ts = t - int(rec.p_delay[p])
                 if ts < 0:
                     continue
-                src = int(fa.p_src[p])
-                v = xi[:, ts, :] if src < 0 else spikes[src][:, ts, :].astype(np.int64)
+                src = int(rec.p_src[p])
+                val = xi[:, ts, :] if src < 0 else spikes[src][:, ts, :].astype(np.int64)
                 # one block per source neuron, in source-index order: v_j * W[:, j]
-                contribs.append(v[:, :, None] * fa.weights[p].T[None, :, :])
-            bias = np.broadcast_to(fa.bias[s], (n, s.stop - s.start))
+                contribs.append(val[:, :, None] * weights[p].T[None, :, :])
+            bias = np.broadcast_to(rec.bias[s], (n, sizes[li]))
             current, n_cur = _accumulate(bias, contribs, cur_lo, cur_hi, cur_wrap)
             ovf[:, li, 0] += n_cur
-            if fa.layer_spiking[li]:
-                sp = s_prev[li]
-                a[li], o = _bound(_decay(a[li], fa.rho[s], fa) + fa.inc[s] * sp, adp_lo, adp_hi, adp_wrap)
-                ovf[:, li, 2] += o.sum(axis=1)
-                th, o = _bound(fa.theta[s] + a[li], mem_lo, mem_hi, mem_wrap)
-                ovf[:, li, 3] += o.sum(axis=1)
-                m, o1 = _bound(_decay(mem[li], fa.alpha[s], fa) + current, mem_lo, mem_hi, mem_wrap)
-                m, o2 = _bound(m - th * sp, mem_lo, mem_hi, mem_wrap)
-                ovf[:, li, 1] += o1.sum(axis=1) + o2.sum(axis=1)
-                mem[li] = m
-                s_prev[li] = (m > th).astype(np.int64)
+            step_fixed = neurons.STEPS[int(rec.layer_code[li])][1]
+            v[li], syn[li], a[li], s_prev[li], o_mem, o_adp, o_thr, o_cur = step_fixed(
+                rec.coef[s].T, rec.layer_opts[li], d, v[li], syn[li], a[li], s_prev[li], current
+            )
+            for kind, flags in ((1, o_mem), (2, o_adp), (3, o_thr), (0, o_cur)):
+                ovf[:, li, kind] += np.broadcast_to(flags, (n, sizes[li])).sum(axis=1)
+            if rec.layer_spiking[li]:
                 spikes[li][:, t] = s_prev[li]
-            else:
-                mem[li], o = _bound(_decay(mem[li], fa.alpha[s], fa) + current, mem_lo, mem_hi, mem_wrap)
-                ovf[:, li, 1] += o.sum(axis=1)
-            if mem_rec is not None:
-                mem_rec[li][:, t] = mem[li]
+            if v_rec is not None:
+                v_rec[li][:, t] = v[li]
+                if i_rec[li] is not None:
+                    i_rec[li][:, t] = syn[li]
             if li == ro:
-                trace[:, t] = s_prev[li] if fa.readout_spike else mem[li]
+                trace[:, t] = s_prev[li] if rec.readout_spike else v[li]
     return FixedResult(
-        trace=_real_trace(fa, trace),
-        counts=count_from_spikes(fa, xi, spikes),
+        trace=_real_trace(rec, trace),
+        counts=count_from_spikes(rec, xi, spikes),
         spikes=spikes if record_spikes else None,
-        mem=mem_rec,
+        mem=v_rec,
+        syn=i_rec,
         overflow=ovf,
         trace_int=trace,
     )
 
 
-def count_from_spikes(arrays: FixedArrays, x: np.ndarray, spikes: list[np.ndarray]) -> OpCounts:
-    """Operation counts from spike trains and integer weights (docs/counting.md's rules)."""
+def count_from_spikes(rec: FixedRecord, x: np.ndarray, spikes: list[np.ndarray]) -> OpCounts:
+    """Operation counts from spike trains and integer weights (docs/counting.md's rules; a
+    layer's count of k spikes in one step is k events of +1)."""
     n, steps, _ = x.shape
-    fa = arrays
-    counts = OpCounts.zeros(n, len(fa.weights), fa.n_layers)
-    for p, wt in enumerate(fa.weights):
-        d = int(fa.p_delay[p])
-        src = int(fa.p_src[p])
+    L = len(rec.layer_code)
+    counts = OpCounts.zeros(n, len(rec.p_src), L)
+    for p in range(len(rec.p_src)):
+        wt = weight_matrix(rec, p)
+        d = int(rec.p_delay[p])
+        src = int(rec.p_src[p])
         window = max(steps - d, 0)
-        values = x[:, :window, :] if src < 0 else spikes[src][:, :window, :].astype(np.int64)
         nnz_col = np.count_nonzero(wt, axis=0).astype(np.int64)
-        binary = (values == 1) | (values == -1)
-        graded = (values != 0) & ~binary
-        counts.events[:, p] = (values != 0).sum(axis=(1, 2))
+        if src < 0:
+            values = x[:, :window, :]
+            binary = ((values == 1) | (values == -1)).astype(np.int64)
+            graded = (values != 0) & (binary == 0)
+        else:
+            binary = spikes[src][:, :window, :].astype(np.int64)
+            graded = np.zeros_like(binary, dtype=bool)
+        counts.events[:, p] = binary.sum(axis=(1, 2)) + graded.sum(axis=(1, 2))
         counts.ac[:, p] = (binary.sum(axis=1) * nnz_col).sum(axis=1)
         counts.ac_structural[:, p] = binary.sum(axis=(1, 2)) * wt.shape[0]
         counts.mac[:, p] = (graded.sum(axis=1) * nnz_col).sum(axis=1)
-    for li in range(fa.n_layers):
-        s = fa.layer_slice(li)
+    for li in range(L):
+        s = layer_slice(rec, li)
         counts.neuron_updates[:, li] = steps * (s.stop - s.start)
-        counts.spikes[:, li] = spikes[li].sum(axis=(1, 2)) if fa.layer_spiking[li] else 0
+        counts.spikes[:, li] = spikes[li].sum(axis=(1, 2), dtype=np.int64) if rec.layer_spiking[li] else 0
     return counts

@@ -1,82 +1,89 @@
 """Numba kernels of the fixed-point (integer) event-driven engine.
 
-The same flat layout as `kernels.py` (one index space for all neurons, weights stored
-transposed, one contiguous row per source neuron, a ring buffer of spikes keyed by emission
-step), but every quantity is an int64 holding a value of the profile's width, and every
-operation the hardware would bound is followed by `_bound`, which saturates or wraps it and
-counts the event.  docs/hardware.md gives the equations; `fixed.simulate_reference` is the
-independent dense NumPy transcription they must agree with bit for bit.
+The same layout and event queue as `kernels.py`, over the integer record (record.FixedRecord):
+every quantity is an int64 holding a value of the profile's width.  Each layer's neurons run
+the integer step of their type (evsim/neurons, `step_fixed`), chosen by the layer's step code
+in `_neuron_step_fixed` (one line per step family; a chip's own integer arithmetic is one more
+family, see docs/hardware.md).  `fixed.simulate_reference` is the dense NumPy engine they must
+agree with bit for bit.
 
-Overflow counters per layer (`ovf[layer, kind]`): kind 0 the current accumulator (one count
-per accumulate whose result left the range), 1 the membrane, 2 the adaptation state, 3 the
-threshold B = theta + a (bounded to the membrane width).
-
-Decay codes: kind 0 = multiplier (x * c / 2^bits; rounding 0 floor, 1 nearest (half up),
-2 truncate toward zero), kind 1 = shift (x - (x >> c), with min_step: a positive x moves by
-at least 1).
+Overflow counters per layer (`ovf[layer, kind]`): kind 0 the current (one count per accumulate
+whose result left the range, and per synaptic-current update that did), 1 the membrane, 2 the
+adaptation state, 3 the threshold B = theta + a (bounded to the membrane width).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
+
+from ..neurons import alif, cuba_li, cuba_lif, li, lif
+from .kernels import ALIF, CUBA_LI, CUBA_LIF, LIF, Events
 
 OVF_CURRENT, OVF_MEMBRANE, OVF_ADAPTATION, OVF_THRESHOLD = 0, 1, 2, 3
 N_OVF = 4
 
 
+class FixedOutputs(NamedTuple):
+    trace: np.ndarray  # (samples, steps, readout size) int64
+    events: np.ndarray
+    ac: np.ndarray
+    ac_structural: np.ndarray
+    mac: np.ndarray
+    spikes: np.ndarray
+    neuron_updates: np.ndarray
+    overflow: np.ndarray  # (samples, layers, N_OVF) int64
+    spike_rec: np.ndarray  # uint8 spike counts
+    v_rec: np.ndarray  # int64
+    i_rec: np.ndarray  # int64
+
+
 @njit(cache=True, inline="always")
-def _bound(x, lo, hi, wrap):
-    """(value within [lo, hi], 1 if x was outside it else 0)."""
+def _neuron_step_fixed(code, c, o, d, v, i, a, s, I):
+    if code == ALIF:
+        return alif.step_fixed(c, o, d, v, i, a, s, I)
+    if code == LIF:
+        return lif.step_fixed(c, o, d, v, i, a, s, I)
+    if code == CUBA_LIF:
+        return cuba_lif.step_fixed(c, o, d, v, i, a, s, I)
+    if code == CUBA_LI:
+        return cuba_li.step_fixed(c, o, d, v, i, a, s, I)
+    return li.step_fixed(c, o, d, v, i, a, s, I)
+
+
+@njit(cache=True, inline="always")
+def _add(x, lo, hi, wrap):
+    """(x within [lo, hi], 1 if x was outside it else 0): the current accumulator's bound."""
     if x >= lo and x <= hi:
         return x, 0
     if wrap:
-        span = hi - lo + 1
-        return (x - lo) % span + lo, 1
+        return (x - lo) % (hi - lo + 1) + lo, 1
     if x < lo:
         return lo, 1
     return hi, 1
 
 
-@njit(cache=True, inline="always")
-def _decay(x, c, kind, bits, rounding, min_step):
-    if kind == 0:
-        p = x * c
-        if rounding == 0:
-            return p >> bits
-        if rounding == 1:
-            return (p + (np.int64(1) << (bits - 1))) >> bits
-        if p < 0:
-            return -((-p) >> bits)
-        return p >> bits
-    dv = x >> c
-    if min_step and dv == 0 and x > 0:
-        dv = 1
-    return x - dv
-
-
 @njit(cache=True)
-def run_sample(
-    step_ptr, in_channel, in_value,
-    layer_off, layer_spiking, readout_layer, readout_spike,
-    alpha, rho, theta, bias, inc, a0,
-    decay_kind, decay_bits, decay_round, min_step,
-    p_src, p_delay, p_w_off, p_nnz_off, p_n_tgt, w, nnz,
-    in_ptr, in_proj, ring_size,
-    bounds, wraps,
-    trace, ev, ac, ac_s, mac, spikes, updates, ovf,
-    record, spike_rec, mem_rec,
-):
+def run_sample(net, k, events, out, record):
+    step_ptr = events.step_ptr[k]
+    in_channel, in_value = events.channel, events.value
+    layer_off, w, nnz, d = net.layer_off, net.w, net.nnz, net.arith
+    ev, ac, ac_s, mac, ovf = out.events[k], out.ac[k], out.ac_structural[k], out.mac[k], out.overflow[k]
+    trace, spike_rec, v_rec, i_rec = out.trace[k], out.spike_rec[k], out.v_rec[k], out.i_rec[k]
     n_steps = step_ptr.shape[0] - 1
     n_layers = layer_off.shape[0] - 1
-    n_neurons = alpha.shape[0]
-    cur_lo, cur_hi, mem_lo, mem_hi, adp_lo, adp_hi = bounds[0], bounds[1], bounds[2], bounds[3], bounds[4], bounds[5]
-    cur_wrap, mem_wrap, adp_wrap = wraps[0], wraps[1], wraps[2]
-    mem = np.zeros(n_neurons, dtype=np.int64)
-    a = a0.copy()
+    n_neurons = net.bias.shape[0]
+    ring_size = net.ring_size
+    cur_lo, cur_hi, cur_wrap = d[4], d[5], d[10]
+    v = np.zeros(n_neurons, dtype=np.int64)
+    syn = np.zeros(n_neurons, dtype=np.int64)
+    adp = net.a0.copy()
     s_prev = np.zeros(n_neurons, dtype=np.int64)
     current = np.empty(n_neurons, dtype=np.int64)
     queue = np.empty((ring_size, n_neurons), dtype=np.int32)
+    queue_n = np.empty((ring_size, n_neurons), dtype=np.int64)
     queue_len = np.zeros((ring_size, n_layers), dtype=np.int64)
 
     for t in range(n_steps):
@@ -85,106 +92,87 @@ def run_sample(
             lo = layer_off[li]
             hi = layer_off[li + 1]
             for i in range(lo, hi):
-                current[i] = bias[i]
+                current[i] = net.bias[i]
             n_ovf = 0
-            for k in range(in_ptr[li], in_ptr[li + 1]):
-                p = in_proj[k]
-                ts = t - p_delay[p]
+            for kk in range(net.in_ptr[li], net.in_ptr[li + 1]):
+                p = net.in_proj[kk]
+                ts = t - net.p_delay[p]
                 if ts < 0:  # a zero initial state emits nothing at step -1
                     continue
-                src = p_src[p]
-                n_tgt = p_n_tgt[p]
+                src = net.p_src[p]
+                n_tgt = net.p_n_tgt[p]
+                w_off = net.p_w_off[p]
+                nnz_off = net.p_nnz_off[p]
                 if src < 0:
                     for e in range(step_ptr[ts], step_ptr[ts + 1]):
                         ch = in_channel[e]
-                        v = in_value[e]
-                        row = p_w_off[p] + ch * n_tgt
+                        val = in_value[e]
+                        row = w_off + ch * n_tgt
                         for i in range(n_tgt):
-                            x, o = _bound(current[lo + i] + v * w[row + i], cur_lo, cur_hi, cur_wrap)
+                            x, o = _add(current[lo + i] + val * w[row + i], cur_lo, cur_hi, cur_wrap)
                             current[lo + i] = x
                             n_ovf += o
                         ev[p] += 1
-                        if v == 1 or v == -1:
-                            ac[p] += nnz[p_nnz_off[p] + ch]
+                        if val == 1 or val == -1:
+                            ac[p] += nnz[nnz_off + ch]
                             ac_s[p] += n_tgt
                         else:
-                            mac[p] += nnz[p_nnz_off[p] + ch]
-                else:
+                            mac[p] += nnz[nnz_off + ch]
+                else:  # a count of c spikes is c events, added as c * w
                     s_lo = layer_off[src]
                     q = ts % ring_size
-                    count = queue_len[q, src]
-                    for e in range(count):
+                    n_ev = 0
+                    for e in range(queue_len[q, src]):
                         j = queue[q, s_lo + e] - s_lo
-                        row = p_w_off[p] + j * n_tgt
+                        c = queue_n[q, s_lo + e]
+                        row = w_off + j * n_tgt
                         for i in range(n_tgt):
-                            x, o = _bound(current[lo + i] + w[row + i], cur_lo, cur_hi, cur_wrap)
+                            x, o = _add(current[lo + i] + c * w[row + i], cur_lo, cur_hi, cur_wrap)
                             current[lo + i] = x
                             n_ovf += o
-                        ac[p] += nnz[p_nnz_off[p] + j]
-                    ev[p] += count
-                    ac_s[p] += count * n_tgt
-            ovf[li, 0] += n_ovf
-            updates[li] += hi - lo
-            if layer_spiking[li]:
-                n_spk = 0
-                for i in range(lo, hi):
-                    sp = s_prev[i]
-                    x, o = _bound(_decay(a[i], rho[i], decay_kind, decay_bits, decay_round, min_step) + inc[i] * sp, adp_lo, adp_hi, adp_wrap)
-                    a[i] = x
-                    ovf[li, 2] += o
-                    th, o = _bound(theta[i] + a[i], mem_lo, mem_hi, mem_wrap)
-                    ovf[li, 3] += o
-                    m, o1 = _bound(_decay(mem[i], alpha[i], decay_kind, decay_bits, decay_round, min_step) + current[i], mem_lo, mem_hi, mem_wrap)
-                    m, o2 = _bound(m - th * sp, mem_lo, mem_hi, mem_wrap)
-                    mem[i] = m
-                    ovf[li, 1] += o1 + o2
-                    if m > th:
-                        queue[slot, lo + n_spk] = i
-                        n_spk += 1
-                        s_prev[i] = 1
-                    else:
-                        s_prev[i] = 0
-                queue_len[slot, li] = n_spk
-                spikes[li] += n_spk
-                if record:
-                    for e in range(n_spk):
-                        spike_rec[t, queue[slot, lo + e]] = 1
-            else:
-                for i in range(lo, hi):
-                    m, o = _bound(_decay(mem[i], alpha[i], decay_kind, decay_bits, decay_round, min_step) + current[i], mem_lo, mem_hi, mem_wrap)
-                    mem[i] = m
-                    ovf[li, 1] += o
+                        ac[p] += c * nnz[nnz_off + j]
+                        n_ev += c
+                    ev[p] += n_ev
+                    ac_s[p] += n_ev * n_tgt
+            ovf[li, OVF_CURRENT] += n_ovf
+            out.neuron_updates[k, li] += hi - lo
+            code = net.layer_code[li]
+            opts = net.layer_opts[li]
+            n_spk = 0
+            n_total = 0
+            for i in range(lo, hi):
+                vi, ii, ai, si, o_mem, o_adp, o_thr, o_cur = _neuron_step_fixed(
+                    code, net.coef[i], opts, d, v[i], syn[i], adp[i], s_prev[i], current[i]
+                )
+                v[i] = vi
+                syn[i] = ii
+                adp[i] = ai
+                s_prev[i] = si
+                ovf[li, OVF_MEMBRANE] += o_mem
+                ovf[li, OVF_ADAPTATION] += o_adp
+                ovf[li, OVF_THRESHOLD] += o_thr
+                ovf[li, OVF_CURRENT] += o_cur
+                if si != 0:
+                    queue[slot, lo + n_spk] = i
+                    queue_n[slot, lo + n_spk] = si
+                    n_spk += 1
+                    n_total += si
+            queue_len[slot, li] = n_spk
+            out.spikes[k, li] += n_total
             if record:
+                for e in range(n_spk):
+                    spike_rec[t, queue[slot, lo + e]] = queue_n[slot, lo + e]
                 for i in range(lo, hi):
-                    mem_rec[t, i] = mem[i]
-            if li == readout_layer:
+                    v_rec[t, i] = v[i]
+                    i_rec[t, i] = syn[i]
+            if li == net.readout_layer:
                 for i in range(lo, hi):
-                    trace[t, i - lo] = s_prev[i] if readout_spike else mem[i]
+                    trace[t, i - lo] = s_prev[i] if net.readout_spike else v[i]
 
 
 @njit(cache=True, parallel=True)
-def run_batch(
-    step_ptr, in_channel, in_value,
-    layer_off, layer_spiking, readout_layer, readout_spike,
-    alpha, rho, theta, bias, inc, a0,
-    decay_kind, decay_bits, decay_round, min_step,
-    p_src, p_delay, p_w_off, p_nnz_off, p_n_tgt, w, nnz,
-    in_ptr, in_proj, ring_size,
-    bounds, wraps,
-    trace, ev, ac, ac_s, mac, spikes, updates, ovf,
-    record, spike_rec, mem_rec,
-):
+def run_batch(net, events, out, record):
     """All samples of a batch in parallel; samples are independent, so results do not depend
     on the number of threads."""
-    for s in prange(step_ptr.shape[0]):
-        run_sample(
-            step_ptr[s], in_channel, in_value,
-            layer_off, layer_spiking, readout_layer, readout_spike,
-            alpha, rho, theta, bias, inc, a0,
-            decay_kind, decay_bits, decay_round, min_step,
-            p_src, p_delay, p_w_off, p_nnz_off, p_n_tgt, w, nnz,
-            in_ptr, in_proj, ring_size,
-            bounds, wraps,
-            trace[s], ev[s], ac[s], ac_s[s], mac[s], spikes[s], updates[s], ovf[s],
-            record, spike_rec[s], mem_rec[s],
-        )
+    for k in prange(events.step_ptr.shape[0]):
+        run_sample(net, k, events, out, record)

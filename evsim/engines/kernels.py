@@ -1,21 +1,70 @@
-"""Numba kernels of the event-driven engine: pure functions over plain arrays and counters.
-
-The network arrives flattened (see evsim.engines.event.prepare): all neurons share one index
-space, layer l owning [layer_off[l], layer_off[l + 1]); projection p's weights are stored
-transposed, one contiguous row of `n_tgt` target weights per source neuron, so delivering an
-event is adding one contiguous row into the target currents (vectorized, and each target's
-sum keeps the order in which events arrive).
+"""Numba kernels of the event-driven engine: pure functions over the compiled network record
+(record.NetworkRecord), the input events, the initial state and the output counters.
 
 The event queue is a ring buffer of R = max_delay + 1 slots keyed by emission step: slot
-t % R holds the indices of the neurons that spiked at step t, per layer.  A projection with
-delay d delivers, at step t, the events of slot (t - d) % R: those arriving now.  Spikes of
-step -1 are the initial state's (possibly fractional) spike values.
+t % R holds the indices (and spike counts) of the neurons that spiked at step t, per layer.  A
+projection with delay d delivers, at step t, the events of slot (t - d) % R: those arriving now.
+Spikes of step -1 are the initial state's (possibly fractional) spike values.  Delivering an
+event adds one contiguous row of weights into the target currents (each target's sum keeps the
+order in which events arrive).
+
+Each layer's neurons are updated by the step of their type (evsim/neurons), chosen by the
+layer's step code in `_neuron_step`: one line per step family.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
+
+from ..neurons import STEP_CODES, alif, cuba_li, cuba_lif, kernel_functions, li, lif
+
+for _fn in kernel_functions():
+    register_jitable(_fn)
+
+ALIF, LIF, LI, CUBA_LIF, CUBA_LI = (STEP_CODES[k] for k in ("alif", "lif", "li", "cuba-lif", "cuba-li"))
+
+
+class Events(NamedTuple):
+    step_ptr: np.ndarray  # (samples, steps + 1) int64: events of step t are [step_ptr[t], step_ptr[t+1])
+    channel: np.ndarray
+    value: np.ndarray
+
+
+class StartState(NamedTuple):
+    v: np.ndarray  # (samples, neurons)
+    i: np.ndarray
+    a: np.ndarray
+    s: np.ndarray
+
+
+class Outputs(NamedTuple):
+    trace: np.ndarray  # (samples, steps, readout size)
+    events: np.ndarray  # (samples, projections) int64
+    ac: np.ndarray
+    ac_structural: np.ndarray
+    mac: np.ndarray
+    spikes: np.ndarray  # (samples, layers) int64
+    neuron_updates: np.ndarray
+    spike_rec: np.ndarray  # (samples, steps, neurons) uint8 when recording, else (samples, 1, 1)
+    v_rec: np.ndarray  # (samples, steps, neurons) float64 when recording
+    i_rec: np.ndarray
+
+
+@njit(cache=True, inline="always")
+def _neuron_step(code, c, o, v, i, a, s, I):
+    if code == ALIF:
+        return alif.step(c, o, v, i, a, s, I)
+    if code == LIF:
+        return lif.step(c, o, v, i, a, s, I)
+    if code == CUBA_LIF:
+        return cuba_lif.step(c, o, v, i, a, s, I)
+    if code == CUBA_LI:
+        return cuba_li.step(c, o, v, i, a, s, I)
+    return li.step(c, o, v, i, a, s, I)
 
 
 @njit(cache=True, inline="always")
@@ -39,30 +88,24 @@ def _deliver_value(current, lo, w, row_off, n_tgt, v, nnz_j, p, ev, ac, ac_s, ma
 
 
 @njit(cache=True)
-def run_sample(
-    # input events of this sample: step_ptr (steps + 1,), channel, value
-    step_ptr, in_channel, in_value,
-    # layers
-    layer_off, layer_spiking, readout_layer, readout_spike,
-    # neurons (global index): coefficients and initial state
-    alpha, gain, rho, one_minus_rho, beta, b_j0, bias, dt,
-    mem0, spike0, b0,
-    # projections
-    p_src, p_delay, p_w_off, p_nnz_off, p_n_tgt, w, nnz,
-    in_ptr, in_proj,
-    ring_size,
-    # outputs of this sample
-    trace, ev, ac, ac_s, mac, spikes, updates,
-    record, spike_rec, mem_rec,
-):
+def run_sample(net, k, events, start, out, record):
+    step_ptr = events.step_ptr[k]
+    in_channel, in_value = events.channel, events.value
+    layer_off, w, nnz = net.layer_off, net.w, net.nnz
+    ev, ac, ac_s, mac = out.events[k], out.ac[k], out.ac_structural[k], out.mac[k]
+    trace, spike_rec, v_rec, i_rec = out.trace[k], out.spike_rec[k], out.v_rec[k], out.i_rec[k]
     n_steps = step_ptr.shape[0] - 1
     n_layers = layer_off.shape[0] - 1
-    n_neurons = alpha.shape[0]
-    mem = mem0.copy()
-    b = b0.copy()
-    s_prev = spike0.copy()
+    n_neurons = net.bias.shape[0]
+    ring_size = net.ring_size
+    v = start.v[k].copy()
+    syn = start.i[k].copy()
+    adp = start.a[k].copy()
+    s_prev = start.s[k].copy()
+    spike0 = start.s[k]
     current = np.empty(n_neurons)
     queue = np.empty((ring_size, n_neurons), dtype=np.int32)  # neuron ids, per layer region
+    queue_n = np.empty((ring_size, n_neurons))  # their spike counts
     queue_len = np.zeros((ring_size, n_layers), dtype=np.int64)
 
     for t in range(n_steps):
@@ -71,97 +114,86 @@ def run_sample(
             lo = layer_off[li]
             hi = layer_off[li + 1]
             for i in range(lo, hi):
-                current[i] = bias[i]
+                current[i] = net.bias[i]
             # -- deliver the events arriving now, projection by projection, in order
-            for k in range(in_ptr[li], in_ptr[li + 1]):
-                p = in_proj[k]
-                ts = t - p_delay[p]
+            for kk in range(net.in_ptr[li], net.in_ptr[li + 1]):
+                p = net.in_proj[kk]
+                ts = t - net.p_delay[p]
                 if ts < -1:
                     continue
-                src = p_src[p]
-                n_tgt = p_n_tgt[p]
+                src = net.p_src[p]
+                n_tgt = net.p_n_tgt[p]
+                w_off = net.p_w_off[p]
+                nnz_off = net.p_nnz_off[p]
                 if src < 0:  # the network's input
                     if ts < 0:
                         continue
                     for e in range(step_ptr[ts], step_ptr[ts + 1]):
                         ch = in_channel[e]
-                        _deliver_value(current, lo, w, p_w_off[p] + ch * n_tgt, n_tgt, in_value[e],
-                                       nnz[p_nnz_off[p] + ch], p, ev, ac, ac_s, mac)
+                        _deliver_value(current, lo, w, w_off + ch * n_tgt, n_tgt, in_value[e],
+                                       nnz[nnz_off + ch], p, ev, ac, ac_s, mac)
                 elif ts == -1:  # the initial state's spike values (fractional when random)
                     s_lo = layer_off[src]
                     for j in range(s_lo, layer_off[src + 1]):
-                        v = spike0[j]
-                        if v == 0.0:
+                        val = spike0[j]
+                        if val == 0.0:
                             continue
-                        _deliver_value(current, lo, w, p_w_off[p] + (j - s_lo) * n_tgt, n_tgt, v,
-                                       nnz[p_nnz_off[p] + j - s_lo], p, ev, ac, ac_s, mac)
-                else:  # spikes a layer emitted at step ts
+                        _deliver_value(current, lo, w, w_off + (j - s_lo) * n_tgt, n_tgt, val,
+                                       nnz[nnz_off + j - s_lo], p, ev, ac, ac_s, mac)
+                else:  # spikes a layer emitted at step ts: a count of c spikes is c events
                     s_lo = layer_off[src]
                     q = ts % ring_size
                     count = queue_len[q, src]
+                    n_ev = 0
                     for e in range(count):
                         j = queue[q, s_lo + e] - s_lo
-                        row = p_w_off[p] + j * n_tgt
-                        for i in range(n_tgt):
-                            current[lo + i] += w[row + i]
-                        ac[p] += nnz[p_nnz_off[p] + j]
-                    ev[p] += count
-                    ac_s[p] += count * n_tgt
+                        row = w_off + j * n_tgt
+                        c = queue_n[q, s_lo + e]
+                        if c == 1.0:
+                            for i in range(n_tgt):
+                                current[lo + i] += w[row + i]
+                            ac[p] += nnz[nnz_off + j]
+                            n_ev += 1
+                        else:
+                            for i in range(n_tgt):
+                                current[lo + i] += c * w[row + i]
+                            ac[p] += int(c) * nnz[nnz_off + j]
+                            n_ev += int(c)
+                    ev[p] += n_ev
+                    ac_s[p] += n_ev * n_tgt
             # -- update every neuron of the layer (the bias reaches each one every step)
-            updates[li] += hi - lo
-            if layer_spiking[li]:
-                queue_len[slot, li] = 0
-                n_spk = 0
-                for i in range(lo, hi):
-                    sp = s_prev[i]
-                    b[i] = rho[i] * b[i] + one_minus_rho[i] * sp
-                    threshold = b_j0[i] + beta[i] * b[i]
-                    mem[i] = alpha[i] * mem[i] + gain[i] * current[i] - threshold * sp * dt
-                    if mem[i] - threshold > 0:
-                        queue[slot, lo + n_spk] = i
-                        n_spk += 1
-                        s_prev[i] = 1.0
-                    else:
-                        s_prev[i] = 0.0
-                queue_len[slot, li] = n_spk
-                spikes[li] += n_spk
-                if record:
-                    for e in range(n_spk):
-                        spike_rec[t, queue[slot, lo + e]] = 1
-            else:
-                for i in range(lo, hi):
-                    mem[i] = alpha[i] * mem[i] + gain[i] * current[i]
+            out.neuron_updates[k, li] += hi - lo
+            code = net.layer_code[li]
+            opts = net.layer_opts[li]
+            n_spk = 0
+            n_total = 0
+            for i in range(lo, hi):
+                vi, ii, ai, si = _neuron_step(code, net.coef[i], opts, v[i], syn[i], adp[i], s_prev[i], current[i])
+                v[i] = vi
+                syn[i] = ii
+                adp[i] = ai
+                s_prev[i] = si
+                if si != 0.0:
+                    queue[slot, lo + n_spk] = i
+                    queue_n[slot, lo + n_spk] = si
+                    n_spk += 1
+                    n_total += int(si)
+            queue_len[slot, li] = n_spk
+            out.spikes[k, li] += n_total
             if record:
+                for e in range(n_spk):
+                    spike_rec[t, queue[slot, lo + e]] = queue_n[slot, lo + e]
                 for i in range(lo, hi):
-                    mem_rec[t, i] = mem[i]
-            if li == readout_layer:
+                    v_rec[t, i] = v[i]
+                    i_rec[t, i] = syn[i]
+            if li == net.readout_layer:
                 for i in range(lo, hi):
-                    trace[t, i - lo] = s_prev[i] if readout_spike else mem[i]
+                    trace[t, i - lo] = s_prev[i] if net.readout_spike else v[i]
 
 
 @njit(cache=True, parallel=True)
-def run_batch(
-    step_ptr, in_channel, in_value,
-    layer_off, layer_spiking, readout_layer, readout_spike,
-    alpha, gain, rho, one_minus_rho, beta, b_j0, bias, dt,
-    mem0, spike0, b0,
-    p_src, p_delay, p_w_off, p_nnz_off, p_n_tgt, w, nnz,
-    in_ptr, in_proj,
-    ring_size,
-    trace, ev, ac, ac_s, mac, spikes, updates,
-    record, spike_rec, mem_rec,
-):
+def run_batch(net, events, start, out, record):
     """All samples of a batch, in parallel; each sample is independent, so results do not
     depend on the number of threads."""
-    for s in prange(step_ptr.shape[0]):
-        run_sample(
-            step_ptr[s], in_channel, in_value,
-            layer_off, layer_spiking, readout_layer, readout_spike,
-            alpha, gain, rho, one_minus_rho, beta, b_j0, bias, dt,
-            mem0[s], spike0[s], b0[s],
-            p_src, p_delay, p_w_off, p_nnz_off, p_n_tgt, w, nnz,
-            in_ptr, in_proj,
-            ring_size,
-            trace[s], ev[s], ac[s], ac_s[s], mac[s], spikes[s], updates[s],
-            record, spike_rec[s], mem_rec[s],
-        )
+    for k in prange(events.step_ptr.shape[0]):
+        run_sample(net, k, events, start, out, record)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EvsimError
-from ..model import INPUT, Network, State, coefficients
+from ..model import INPUT, Network, State
+from .record import prepare
 from .result import OpCounts, SimResult
 
 
@@ -22,31 +23,36 @@ def simulate(
     record_spikes: bool = False,
     record_mem: bool = False,
 ) -> SimResult:
-    """Run a batch.  x: dense input (samples, steps, n_inputs); state: from model.initial_state."""
+    """Run a batch.  x: dense input (samples, steps, n_inputs); state: from model.initial_state.
+
+    Each layer is updated by its type's step (evsim/neurons) on whole arrays, with the
+    coefficients of the same compiled record the event engine runs.
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 3 or x.shape[2] != network.n_inputs:
         raise EvsimError(f"input has shape {x.shape}, expected (samples, steps, {network.n_inputs})")
     n, steps, _ = x.shape
     layers = network.layers
-    coef = [coefficients(network, layer) for layer in layers]
+    rec = prepare(network)
+    sl = [slice(int(lo), int(hi)) for lo, hi in zip(rec.layer_off[:-1], rec.layer_off[1:])]
     incoming = [network.incoming(layer.name) for layer in layers]
     index = {layer.name: i for i, layer in enumerate(layers)}
-    mem = [s.mem.copy() for s in state]
-    b = [s.b.copy() for s in state]
+    v = [s.mem.copy() for s in state]
+    syn = [s.syn.copy() for s in state]
+    adp = [s.b.copy() for s in state]
     s_prev = [s.spike.copy() for s in state]  # spikes of the previous step (step -1: initial)
     # history[l][t] = spikes of layer l emitted at step t; the initial spike is step -1.
     history = [{-1: s.spike.copy()} for s in state]
     spikes_rec = [np.zeros((n, steps, layer.size), dtype=np.uint8) for layer in layers] if record_spikes else None
     mem_rec = [np.zeros((n, steps, layer.size)) for layer in layers] if record_mem else None
+    syn_rec = [np.zeros((n, steps, layer.size)) if layer.has_current else None for layer in layers] if record_mem else None
     ro = index[network.readout.layer]
     trace = np.zeros((n, steps, layers[ro].size))
     max_delay = network.max_delay
-    dt = network.dt
 
     for t in range(steps):
         for li, layer in enumerate(layers):
-            c = coef[li]
-            current = np.broadcast_to(c.bias, (n, layer.size)).copy()
+            current = np.broadcast_to(rec.bias[sl[li]], (n, layer.size)).copy()
             for p in incoming[li]:
                 ts = t - p.delay
                 if p.source == INPUT:
@@ -58,28 +64,26 @@ def simulate(
                     if src is None:
                         continue
                 current += src @ p.weight.T
+            coef = rec.coef[sl[li]].T  # coef[k]: column k, one value per neuron
+            v[li], syn[li], adp[li], s_prev[li] = layer.type.step(
+                coef, rec.layer_opts[li], v[li], syn[li], adp[li], s_prev[li], current
+            )
             if layer.spiking:
-                sp = s_prev[li]
-                b[li] = c.rho * b[li] + c.one_minus_rho * sp
-                threshold = c.b_j0 + c.beta * b[li]
-                mem[li] = c.alpha * mem[li] + c.gain * current - threshold * sp * dt
-                s = (mem[li] - threshold > 0).astype(np.float64)
-                s_prev[li] = s
-                history[li][t] = s
+                history[li][t] = s_prev[li]
                 history[li].pop(t - max_delay - 1, None)
                 if spikes_rec is not None:
-                    spikes_rec[li][:, t] = s
-            else:
-                mem[li] = c.alpha * mem[li] + c.gain * current
+                    spikes_rec[li][:, t] = s_prev[li]
             if mem_rec is not None:
-                mem_rec[li][:, t] = mem[li]
+                mem_rec[li][:, t] = v[li]
+                if syn_rec[li] is not None:
+                    syn_rec[li][:, t] = syn[li]
             if li == ro:
-                trace[:, t] = s_prev[li] if network.readout.variable == "spike" else mem[li]
+                trace[:, t] = s_prev[li] if network.readout.variable == "spike" else v[li]
 
     counts = None
     if spikes_rec is not None:
         counts = count_from_spikes(network, x, spikes_rec, [s.spike for s in state])
-    return SimResult(trace=trace, counts=counts, spikes=spikes_rec, mem=mem_rec)
+    return SimResult(trace=trace, counts=counts, spikes=spikes_rec, mem=mem_rec, syn=syn_rec)
 
 
 def count_from_spikes(
@@ -89,7 +93,8 @@ def count_from_spikes(
 
     A source value v at step ts reaches projection p at step ts + delay; it is delivered, and
     counted, only when that step lies inside the window.  v = +1 or -1 is an accumulate per
-    non-zero weight in its column; any other non-zero v a multiply-accumulate.
+    non-zero weight in its column; any other non-zero v a multiply-accumulate, except that a
+    layer's count of k spikes in one step (types that fire several) is k events of +1.
     """
     n, steps, _ = x.shape
     index = {layer.name: i for i, layer in enumerate(network.layers)}
@@ -99,20 +104,22 @@ def count_from_spikes(
         fan_out = p.weight.shape[0]
         if p.source == INPUT:
             values = x[:, : max(steps - p.delay, 0), :]
+            multi = 0.0
         else:
             li = index[p.source]
             trains = spikes[li][:, : max(steps - p.delay, 0), :].astype(np.float64)
+            multi = np.where(trains > 1, trains - 1, 0.0)  # a count k: k - 1 more events of +1
             if p.delay >= 1:  # the initial (step -1) spike arrives at step delay - 1 < steps
                 trains = np.concatenate([initial_spike[li][:, None, :], trains], axis=1)[:, :steps - p.delay + 1]
-            values = trains
-        binary = (values == 1) | (values == -1)
-        analog = (values != 0) & ~binary
-        events = binary | analog
-        counts.events[:, pi] = events.sum(axis=(1, 2))
+                multi = np.concatenate([np.zeros_like(initial_spike[li][:, None, :]), multi], axis=1)[:, :steps - p.delay + 1]
+            values = np.where(multi > 0, 1.0, trains)
+        binary = ((values == 1) | (values == -1)) + multi
+        analog = (values != 0) & ~((values == 1) | (values == -1))
+        counts.events[:, pi] = (binary + analog).sum(axis=(1, 2))
         counts.ac[:, pi] = (binary.sum(axis=1) * nnz_col).sum(axis=1)
         counts.ac_structural[:, pi] = binary.sum(axis=(1, 2)) * fan_out
         counts.mac[:, pi] = (analog.sum(axis=1) * nnz_col).sum(axis=1)
     for li, layer in enumerate(network.layers):
         counts.neuron_updates[:, li] = steps * layer.size
-        counts.spikes[:, li] = spikes[li].sum(axis=(1, 2)) if layer.spiking else 0
+        counts.spikes[:, li] = spikes[li].sum(axis=(1, 2), dtype=np.int64) if layer.spiking else 0
     return counts

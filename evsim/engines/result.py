@@ -43,5 +43,6 @@ class OpCounts:
 class SimResult:
     trace: np.ndarray  # (samples, steps, readout size): the readout variable after each step
     counts: OpCounts
-    spikes: list[np.ndarray] | None = None  # per layer (samples, steps, size) uint8, when recorded
+    spikes: list[np.ndarray] | None = None  # per layer (samples, steps, size) uint8 spike counts, when recorded
     mem: list[np.ndarray] | None = None  # per layer (samples, steps, size) float64, when recorded
+    syn: list[np.ndarray | None] | None = None  # per layer synaptic current i (None: the type has none), with mem

@@ -1,4 +1,5 @@
-"""evsim's model file (`model.h5`), version 1.  The layout is documented in docs/format.md.
+"""evsim's model file (`model.h5`), version 2 (version-1 files still load).  The layout is
+documented in docs/format.md.
 
 Reading checks every group, attribute, shape and dtype before it allocates anything, so a
 broken or hostile file gives one `EvsimError` line naming the file and the HDF5 path.
@@ -13,9 +14,12 @@ import numpy as np
 
 from ..errors import EvsimError
 from ..model import GoldenRecord, InitialState, Layer, LayerInit, Network, Projection, Readout
+from ..neurons import get as neuron_type
+from ..neurons import legacy_layer
 
 FORMAT = "evsim-model"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)
 MAX_ELEMENTS = 1 << 28  # refuse any single dataset above 2 GiB of float64: a hostile size
 
 
@@ -30,7 +34,7 @@ def save_network(network: Network, path: str | Path) -> None:
         f.attrs["name"] = network.name
         f.attrs["n_inputs"] = network.n_inputs
         f.attrs["dt"] = float(network.dt)
-        f.attrs["r_m"] = float(network.r_m)
+        f.attrs["discretization"] = network.discretization
         f.attrs["metadata"] = json.dumps(network.metadata, sort_keys=True)
         layers = f.create_group("layers")
         layers.attrs["order"] = json.dumps([layer.name for layer in network.layers])
@@ -38,10 +42,10 @@ def save_network(network: Network, path: str | Path) -> None:
             g = layers.create_group(layer.name)
             g.attrs["neuron"] = layer.neuron
             g.attrs["size"] = layer.size
-            for key in ("tau_m", "tau_adp", "beta", "b_j0"):
-                value = getattr(layer, key)
-                if value is not None:
-                    g.create_dataset(key, data=np.asarray(value, dtype=np.float64))
+            g.attrs["options"] = json.dumps(layer.options, sort_keys=True)
+            params = g.create_group("params")
+            for key, value in layer.params.items():
+                params.create_dataset(key, data=np.asarray(value, dtype=np.float64))
         projections = f.create_group("projections")
         projections.attrs["count"] = len(network.projections)
         for i, p in enumerate(network.projections):
@@ -183,8 +187,9 @@ def _read(r: _Reader) -> Network:
     if r.f.attrs.get("format") not in (FORMAT, FORMAT.encode()):
         raise r.fail("/", f"not an evsim model file (attribute 'format' is not '{FORMAT}')")
     version = r.attr("/", "format_version", int)
-    if version != VERSION:
-        raise r.fail("/", f"format_version {version} is not supported (this evsim reads version {VERSION})")
+    if version not in READS:
+        raise r.fail("/", f"format_version {version} is not supported (this evsim reads versions {', '.join(map(str, READS))})")
+    dt = r.attr("/", "dt", float)
     n_inputs = r.attr("/", "n_inputs", int)
     if n_inputs <= 0 or n_inputs > MAX_ELEMENTS:
         raise r.fail("/", f"n_inputs {n_inputs} is out of range")
@@ -207,11 +212,27 @@ def _read(r: _Reader) -> Network:
         size = r.attr(where, "size", int)
         if size <= 0 or size > MAX_ELEMENTS:
             raise r.fail(where, f"size {size} is out of range")
-        params = {"tau_m": r.array(f"{where}/tau_m", (size,))}
-        if neuron != "leaky-integrator":
-            for key in ("tau_adp", "beta", "b_j0"):
-                params[key] = r.array(f"{where}/{key}", (size,))
-        layers.append(Layer(name=name, size=size, neuron=neuron, **params))
+        if version == 1:
+            tau_m = r.array(f"{where}/tau_m", (size,))
+            old = {key: None for key in ("tau_adp", "beta", "b_j0")}
+            if neuron != "leaky-integrator":
+                old = {key: r.array(f"{where}/{key}", (size,)) for key in old}
+            neuron, params, options = legacy_layer(neuron, size, tau_m, r_m=r.attr("/", "r_m", float), dt=dt, where=where, **old)
+        else:
+            t = neuron_type(neuron, where)
+            r.group(f"{where}/params")
+            names = [p.name for p in t.params]
+            unknown = sorted(set(r.f[f"{where}/params"]) - set(names))
+            if unknown:
+                raise r.fail(f"{where}/params", f"{t.name} has no parameter(s) {', '.join(unknown)}")
+            params = {key: r.array(f"{where}/params/{key}", (size,)) for key in names if key in r.f[f"{where}/params"]}
+            try:
+                options = json.loads(r.attr(where, "options", str))
+            except json.JSONDecodeError:
+                raise r.fail(where, "attribute 'options' is not valid JSON") from None
+            if not isinstance(options, dict):
+                raise r.fail(where, "attribute 'options' must be a JSON object")
+        layers.append(Layer(name=name, size=size, neuron=neuron, params=params, options=options))
     sizes = {layer.name: layer.size for layer in layers}
     sizes["input"] = n_inputs
     r.group("projections")
@@ -275,8 +296,8 @@ def _read(r: _Reader) -> Network:
         projections=projections,
         readout=readout,
         initial_state=initial,
-        dt=r.attr("/", "dt", float),
-        r_m=r.attr("/", "r_m", float),
+        dt=dt,
+        discretization="exact" if version == 1 else r.attr("/", "discretization", str),
         metadata=metadata,
         golden=golden,
     )

@@ -16,8 +16,11 @@ import numpy as np
 
 from ..errors import EvsimError
 from ..model import InitialState, Layer, LayerInit, Network, Projection, Readout
+from ..neurons import legacy_layer
 
 NEURON_ALIASES = {"lif": "lif", "alif": "alif", "leaky-integrator": "leaky-integrator", "li": "leaky-integrator"}
+# A manifest describes the SRNN family over tau_m, tau_adp, beta, b_j0 and R_m (version 1's
+# vocabulary): evsim.neurons.legacy_layer maps it onto the registry's types bit for bit.
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -90,6 +93,11 @@ def network_from_manifest(manifest: Mapping[str, Any], tensors: Mapping[str, np.
         return value
 
     layers_in = manifest["layers"]
+    dt, r_m = manifest.get("dt", 1.0), manifest.get("R_m", 1.0)
+    for key, value in (("dt", dt), ("R_m", r_m)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise fail(f"{key} must be a positive number, found {value!r}")
+    dt, r_m = float(dt), float(r_m)
     sizes: dict[str, int] = {}
     n_inputs = None
     layers: list[Layer] = []
@@ -104,18 +112,22 @@ def network_from_manifest(manifest: Mapping[str, Any], tensors: Mapping[str, np.
         if neuron is None:
             raise fail(f"{field}: unknown neuron '{spec['neuron']}'")
         spiking = neuron != "leaky-integrator"
-        layers.append(
-            Layer(
-                name=name,
-                size=size,
-                neuron=neuron,
+        try:
+            kind, params, options = legacy_layer(
+                neuron,
+                size,
                 tau_m=param(spec.get("tau_m"), size, f"{field}: tau_m"),
                 # An integrator's tau_adp/beta/b_j0 may be present in the checkpoint but are unused.
                 tau_adp=param(spec.get("tau_adp"), size, f"{field}: tau_adp") if spiking else None,
                 beta=param(spec.get("beta"), size, f"{field}: beta") if spiking else None,
                 b_j0=param(spec.get("b_j0"), size, f"{field}: b_j0") if spiking else None,
+                r_m=r_m,
+                dt=dt,
+                where=field,
             )
-        )
+            layers.append(Layer(name=name, size=size, neuron=kind, params=params, options=options))
+        except EvsimError as exc:
+            raise fail(str(exc)) from None
         sizes[name] = size
         for j, inp in enumerate(get(spec, "inputs", field, (list,))):
             pfield = f"{field}: inputs[{j}]"
@@ -175,8 +187,7 @@ def network_from_manifest(manifest: Mapping[str, Any], tensors: Mapping[str, np.
             projections=projections,
             readout=readout,
             initial_state=initial,
-            dt=float(manifest.get("dt", 1.0)),
-            r_m=float(manifest.get("R_m", 1.0)),
+            dt=dt,
             metadata={k: v for k, v in metadata.items() if v is not None},
         )
     except EvsimError as exc:

@@ -9,7 +9,7 @@ Kinds, and the layer each is charged to:
     mac           multiply-accumulates (graded events) x mac_pj            -> the target layer
     neuron_update every neuron every step: active/inactive split (Loihi: a neuron that spikes
                   this step is active), or a flat neuron_update_pj, or the op mix of
-                  model.NEURON_UPDATE_OPS priced at mult_pj / add_pj (compares as adds)
+                  each type's op mix (Layer.op_mix) priced at mult_pj / add_pj (compares as adds)
                                                                            -> its layer
     spike_routed  spikes x destination cores (distinct cores, or the output block, holding
                   the targets of the layer's projections) x spike_routed_pj -> the source layer
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model import NEURON_UPDATE_OPS, Network
+from ..model import Network
 from .mapping import Mapping
 from .profile import Profile, load_profile
 
@@ -89,8 +89,7 @@ def pj_per_op(network: Network, profile: Profile) -> dict[str, Any]:
         out["neuron_update"] = e.neuron_update_pj
     elif e.mult_pj is not None:
         out["neuron_update"] = {
-            layer.name: NEURON_UPDATE_OPS[layer.neuron]["mul"] * e.mult_pj
-            + (NEURON_UPDATE_OPS[layer.neuron]["add"] + NEURON_UPDATE_OPS[layer.neuron]["compare"]) * e.add_pj
+            layer.name: layer.op_mix["mul"] * e.mult_pj + (layer.op_mix["add"] + layer.op_mix["compare"]) * e.add_pj
             for layer in network.layers
         }
     else:

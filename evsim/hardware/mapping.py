@@ -273,7 +273,7 @@ def prune_fan_in(network: Network, limit: int, method: str = "magnitude") -> tup
     report: dict[str, Any] = {"method": method, "limit": limit, "removed": {}}
     for layer in network.layers:
         inc = [p for p in projections if p.target == layer.name]
-        # (1 - alpha) scales a whole row alike, so |w| ranks as |(1 - alpha) w| does
+        # the target's gain scales a whole row alike, so |w| ranks as |gain w| does
         cat = np.concatenate([np.abs(p.weight) for p in inc], axis=1)
         if (np.count_nonzero(cat, axis=1) <= limit).all():
             continue
@@ -290,7 +290,8 @@ def prune_fan_in(network: Network, limit: int, method: str = "magnitude") -> tup
 
 
 def prune_fan_out(network: Network, limit: int, method: str = "magnitude") -> tuple[Network, dict[str, Any]]:
-    """Keep, per source neuron, the `limit` outgoing weights of largest |(1 - alpha_target) w|."""
+    """Keep, per source neuron, the `limit` outgoing weights of largest |gain_target * w| (the
+    weight as it reaches the target's membrane; for the SRNN types gain = (1 - alpha) * r)."""
     if method not in PRUNE_METHODS:
         raise EvsimError(f"--fanout-prune: unknown method '{method}' (choose from {', '.join(PRUNE_METHODS)})")
     projections = list(network.projections)
@@ -302,8 +303,7 @@ def prune_fan_out(network: Network, limit: int, method: str = "magnitude") -> tu
         out = [p for p in projections if p.source == layer.name]
         if not out:
             continue
-        # rank by the weight as it reaches the target's membrane: (1 - alpha_target) * w
-        scaled = [np.abs(p.weight.T) * (1.0 - network.layer(p.target).alpha(network.dt))[None, :] for p in out]
+        scaled = [np.abs(p.weight.T) * _gain(network, p.target)[None, :] for p in out]
         cat = np.concatenate(scaled, axis=1)  # (source neurons, all targets)
         if (np.count_nonzero(cat, axis=1) <= limit).all():
             continue
@@ -317,6 +317,11 @@ def prune_fan_out(network: Network, limit: int, method: str = "magnitude") -> tu
             off += p.weight.shape[0]
         report["removed"][layer.name] = removed
     return _with_weights(network, new_w), report
+
+
+def _gain(network: Network, name: str) -> np.ndarray:
+    layer = network.layer(name)
+    return np.abs(layer.type.gain(layer.coefficients(network.dt, network.discretization)))
 
 
 def _with_weights(network: Network, new_w: dict[int, np.ndarray]) -> Network:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvsimError
-from ..model import NEURON_TYPES
+from ..neurons import ALIASES, NEURON_TYPES
 
 ARITHMETIC = ("float", "fixed")
 GRANULARITY = ("layer", "projection", "neuron")
@@ -93,7 +93,7 @@ class EnergySpec:
     neuron_update_pj: float | None = None  # one neuron update, any type
     neuron_update_active_pj: float | None = None  # Loihi-style split: a neuron that spikes this step
     neuron_update_inactive_pj: float | None = None  # ... and one that does not
-    mult_pj: float | None = None  # else: a neuron update is priced from its op mix (model.NEURON_UPDATE_OPS)
+    mult_pj: float | None = None  # else: a neuron update is priced from its type's op mix (Layer.op_mix)
     add_pj: float | None = None
     spike_routed_pj: float | None = None  # one spike packet delivered to one destination core
     memory_access_pj: float | None = None  # one weight read per synaptic operation
@@ -268,9 +268,9 @@ def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
         lim_kw[f.name] = _check_int(lim[f.name], 1, None, f"{where} [limits]: {f.name}")
     if "neuron_types" in lim:
         types = lim["neuron_types"]
-        if not isinstance(types, list) or not types or not all(t in NEURON_TYPES for t in types):
-            raise EvsimError(f"{where} [limits]: neuron_types must be a non-empty list drawn from {', '.join(NEURON_TYPES)}")
-        lim_kw["neuron_types"] = tuple(types)
+        if not isinstance(types, list) or not types or not all(isinstance(t, str) and ALIASES.get(t, t) in NEURON_TYPES for t in types):
+            raise EvsimError(f"{where} [limits]: neuron_types must be a non-empty list of registered neuron types ({', '.join(NEURON_TYPES)})")
+        lim_kw["neuron_types"] = tuple(dict.fromkeys(ALIASES.get(t, t) for t in types))
     if "readout_on_core" in lim:
         lim_kw["readout_on_core"] = _check_bool(lim["readout_on_core"], f"{where} [limits]: readout_on_core")
     limits = Limits(**lim_kw)

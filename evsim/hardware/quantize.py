@@ -1,14 +1,16 @@
 """Network + fixed-point profile -> integer arrays for the fixed-point engines.
 
 Each layer gets a state unit q (the real value of one LSB of its membrane, current and
-adaptation state; per neuron under per-neuron scales without an exponent).  Then, per neuron i:
+adaptation state; per neuron under per-neuron scales without an exponent).  The layer's neuron
+type (evsim/neurons/<type>.py, `fixed`) turns its decays into the profile's codes, names the
+gain g_i from input current to the state its weights add to, and turns its thresholds and other
+constants into integers in q.  Generic here, per neuron i:
 
     decay      alpha -> c = round(alpha * 2^k)            (multiplier; alpha_hw = c / 2^k)
                      -> dash = round(-log2(1 - alpha))    (shift;      alpha_hw = 1 - 2^-dash)
-    gain       g_i = (1 - alpha_hw_i) * r_m                (the DC gain stays exactly 1)
+    gain       g_i, e.g. (1 - alpha_hw_i) * r for alif, lif, li (the DC gain stays exactly 1)
     weights    w_int = round(g_i * W_ij / step), |w_int| <= 2^(bits-1) - 1, added as w_int << s
-    threshold  theta_i = round(b_j0_i / q_i);  bias_i = round(g_i * bias_i / q_i)
-    adaptation inc_i = round(beta_i * (1 - rho_hw_i) / q_i);  a0_i = round(beta_i * b_j0_i / q_i)
+    bias       bias_i = round(g_i * bias_i / q_i)
 
 The weight step and the state unit: a quantization group (the layer, one incoming projection, or
 one postsynaptic neuron) has an ideal step D_g = max|g W| / (2^(bits-1) - 1) (symmetric).
@@ -26,9 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engines.fixed import DECAY_KIND, DECAY_ROUND, FixedArrays
+from ..engines.fixed import DECAY_KIND, DECAY_ROUND
+from ..engines.record import FixedRecord, fixed_record
 from ..errors import EvsimError
-from ..model import INPUT, Network, initial_state
+from ..model import Network
+from ..neurons.base import N_ARITH, FixedContext
 from .profile import Profile
 
 MAX_DASH = 62  # a shift of 62 leaves an int64 state at 0 or -1: no decay worth the name
@@ -55,7 +59,7 @@ def signed_range(bits: int) -> tuple[int, int]:
 class Quantized:
     """The integer network, with what quantization did to it (for reports)."""
 
-    arrays: FixedArrays
+    record: FixedRecord
     profile: Profile
     network: Network
     mantissas: list[np.ndarray]  # per projection (n_tgt, n_src): the stored weights (before the shift)
@@ -88,163 +92,114 @@ def quantize(network: Network, profile: Profile) -> Quantized:
     """The network in the profile's integers (zero initial state: see docs/hardware.md)."""
     if not profile.fixed:
         raise EvsimError(f"profile '{profile.name}' runs in float64: there is nothing to quantize")
-    if network.dt != 1.0:
-        raise EvsimError(f"model '{network.name}': fixed-point runs need dt = 1 (the reset B*s*dt must stay an integer), got {network.dt}")
+    if network.dt != 1.0 and any(layer.neuron == "alif" for layer in network.layers):
+        raise EvsimError(f"model '{network.name}': fixed-point alif layers need dt = 1 (the reset B*s*dt must stay an integer), got {network.dt}")
     wspec, sspec = profile.weights, profile.state
     wmax = (1 << (wspec.bits - 1)) - 1
-    cur_lo, cur_hi = signed_range(sspec.current_bits)
-    mem_lo, mem_hi = signed_range(sspec.membrane_bits)
-    adp_lo, adp_hi = signed_range(sspec.adaptation_bits)
-    index = {layer.name: i for i, layer in enumerate(network.layers)}
-    b0 = initial_state(network, np.array([0]), "zeros")
-
+    bounds = {
+        "current": signed_range(sspec.current_bits),
+        "membrane": signed_range(sspec.membrane_bits),
+        "adaptation": signed_range(sspec.adaptation_bits),
+    }
     n_proj = len(network.projections)
     mantissas: list[np.ndarray | None] = [None] * n_proj
     shifts: list[np.ndarray | None] = [None] * n_proj
     addends: list[np.ndarray | None] = [None] * n_proj
-    per = {k: [] for k in ("alpha", "rho", "theta", "bias", "inc", "a0", "unit")}
+    per = {k: [] for k in ("coef", "bias", "a0", "unit")}
     layer_reports = {}
 
-    for li, layer in enumerate(network.layers):
+    for layer in network.layers:
+        t = layer.type
+        where = f"layer '{layer.name}'"
+        if t.fixed is None:
+            raise EvsimError(f"{where}: {t.name} has no fixed-point step ({t.no_fixed})")
         size = layer.size
         incoming = [pi for pi, p in enumerate(network.projections) if p.target == layer.name]
-        alpha_c, alpha_hw = decay_codes(layer.alpha(network.dt), profile)
-        rho_c, rho_hw = decay_codes(layer.rho(network.dt), profile) if layer.spiking else (np.zeros(size, np.int64), np.zeros(size))
-        gain = (1.0 - alpha_hw) * network.r_m
-        w_eff = {pi: gain[:, None] * network.projections[pi].weight for pi in incoming}
-        bias_eff = gain * sum(network.projections[pi].bias for pi in incoming)
         is_readout = layer.name == network.readout.layer
+        done: dict = {}
 
-        granularity = wspec.granularity
-        if granularity == "neuron" and wspec.exponent is None and is_readout:
-            granularity = "layer"  # the readout's argmax compares neurons: they need one unit
-        row_max = np.max(np.stack([np.abs(w).max(axis=1) for w in w_eff.values()]), axis=0)
-        layer_max = float(row_max.max())
-        if layer_max == 0.0:  # no weights at all: scale by what else there is
-            layer_max = float(max(np.abs(bias_eff).max(), 0.0 if layer.b_j0 is None else np.abs(layer.b_j0).max(), 1e-30))
-            row_max = np.full(size, layer_max)
-
-        # steps[pi]: (size,) weight step of each row of projection pi; exps[pi]: (size,) exponent
-        steps: dict[int, np.ndarray] = {}
-        exps: dict[int, np.ndarray] = {}
-        if wspec.exponent is None:
-            if granularity == "layer":
-                step = np.full(size, layer_max / wmax)
-            else:  # neuron
-                safe = np.where(row_max > 0, row_max, layer_max)
-                step = safe / wmax
-            q = step / 2.0**wspec.shift
+        def unit(gain: np.ndarray) -> np.ndarray:
+            """Quantize the incoming weights and biases scaled by `gain`; return the state unit."""
+            gain = np.broadcast_to(np.asarray(gain, dtype=np.float64), (size,))
+            w_eff = {pi: gain[:, None] * network.projections[pi].weight for pi in incoming}
+            bias_eff = gain * sum(network.projections[pi].bias for pi in incoming)
+            granularity = wspec.granularity
+            if granularity == "neuron" and wspec.exponent is None and is_readout:
+                granularity = "layer"  # the readout's argmax compares neurons: they need one unit
+            row_max = np.max(np.stack([np.abs(w).max(axis=1) for w in w_eff.values()]), axis=0)
+            layer_max = float(row_max.max())
+            if layer_max == 0.0:  # no weights at all: scale by what else there is
+                thr = np.abs(layer.params[t.threshold]).max() if t.threshold else 0.0
+                layer_max = float(max(np.abs(bias_eff).max(), thr, 1e-30))
+                row_max = np.full(size, layer_max)
+            steps, exps, q = _weight_steps(granularity, incoming, w_eff, row_max, layer_max, size, wspec, wmax, profile)
+            clipped = zeroed = total = 0
             for pi in incoming:
-                steps[pi] = step
-                exps[pi] = np.zeros(size, dtype=np.int64)
-        else:
-            emin, emax = wspec.exponent
-            emin = max(emin, -wspec.shift)  # a negative net shift would drop weight bits
-            if emin > emax:
-                raise EvsimError(f"profile '{profile.name}': no weight exponent >= -shift in {wspec.exponent}")
-            e0 = min(max(0, emin), emax)
-            q_scalar = (layer_max / wmax) / 2.0 ** (wspec.shift + e0)
-            q = np.full(size, q_scalar)
-            if granularity == "layer":
-                groups = {"layer": (incoming, None, layer_max)}
-            elif granularity == "projection":
-                groups = {pi: ([pi], None, float(np.abs(w_eff[pi]).max())) for pi in incoming}
-            else:
-                groups = {i: (incoming, i, float(row_max[i])) for i in range(size)}
-            for pi in incoming:
-                steps[pi] = np.empty(size)
-                exps[pi] = np.empty(size, dtype=np.int64)
-            for _, (pis, row, gmax) in groups.items():
-                e = _exponent_for(gmax / wmax, q_scalar, wspec.shift, emin, emax) if gmax > 0 else emin
-                rows = slice(None) if row is None else slice(row, row + 1)
-                for pi in pis:
-                    steps[pi][rows] = q_scalar * 2.0 ** (wspec.shift + e)
-                    exps[pi][rows] = e
-        clipped = zeroed = total = 0
-        for pi in incoming:
-            raw = w_eff[pi] / steps[pi][:, None]
-            m = round_mode(raw, wspec.rounding)
-            clipped += int(np.count_nonzero(np.abs(m) > wmax))
-            m = np.clip(m, -wmax, wmax).astype(np.int64)
-            zeroed += int(np.count_nonzero((m == 0) & (network.projections[pi].weight != 0)))
-            total += m.size
-            sh = (wspec.shift + exps[pi]).astype(np.int64)
-            mantissas[pi] = m
-            shifts[pi] = sh
-            addends[pi] = m << sh[:, None]
+                m = round_mode(w_eff[pi] / steps[pi][:, None], wspec.rounding)
+                clipped += int(np.count_nonzero(np.abs(m) > wmax))
+                m = np.clip(m, -wmax, wmax).astype(np.int64)
+                zeroed += int(np.count_nonzero((m == 0) & (network.projections[pi].weight != 0)))
+                total += m.size
+                sh = (wspec.shift + exps[pi]).astype(np.int64)
+                mantissas[pi], shifts[pi], addends[pi] = m, sh, m << sh[:, None]
+            bias, bias_clip = fit(bias_eff / q, "current")
+            done.update(q=q, bias=bias, bias_clip=bias_clip, steps=steps, exps=exps, granularity=granularity,
+                        weights={"total": total, "zeroed_by_rounding": zeroed, "clipped": clipped})
+            return q
 
-        def fit(values, lo, hi):
+        def fit(values, which):
+            lo, hi = bounds[which]
             r = round_mode(values, wspec.rounding)
             n_clip = int(np.count_nonzero((r < lo) | (r > hi)))
             return np.clip(r, lo, hi).astype(np.int64), n_clip
 
-        theta, theta_clip = fit((layer.b_j0 if layer.spiking else np.zeros(size)) / q, mem_lo, mem_hi)
-        bias, bias_clip = fit(bias_eff / q, cur_lo, cur_hi)
-        if layer.spiking:
-            inc, inc_clip = fit(layer.beta * (1.0 - rho_hw) / q, adp_lo, adp_hi)
-            a0, _ = fit(layer.beta * b0[li].b[0] / q, adp_lo, adp_hi)
-        else:
-            inc, inc_clip, a0 = np.zeros(size, np.int64), 0, np.zeros(size, np.int64)
-        per["alpha"].append(alpha_c)
-        per["rho"].append(rho_c)
-        per["theta"].append(theta)
-        per["bias"].append(bias)
-        per["inc"].append(inc)
-        per["a0"].append(a0)
+        fl = t.fixed(layer.params, layer.options, network.dt, network.discretization,
+                     FixedContext(decay=lambda x: decay_codes(x, profile), unit=unit, fit=fit))
+        q = done["q"]
+        per["coef"].append(fl.coef)
+        per["bias"].append(done["bias"])
+        per["a0"].append(fl.a0)
         per["unit"].append(q)
 
         def rng(a):
             a = np.asarray(a)
             return [float(a.min()), float(a.max())] if a.size else None
 
-        with np.errstate(divide="ignore"):
-            tau_hw = np.where(alpha_hw > 0, -network.dt / np.log(np.where(alpha_hw > 0, alpha_hw, 1.0)), 0.0)
-        layer_reports[layer.name] = {
+        alpha_hw = fl.decays_hw.get("alpha")
+        report = {
             "unit": rng(q),
-            "granularity": granularity,
-            "weight_step": {
-                f"{network.projections[pi].source}->{layer.name}": rng(steps[pi]) for pi in incoming
-            },
-            "weight_shift": {
-                f"{network.projections[pi].source}->{layer.name}": rng(wspec.shift + exps[pi]) for pi in incoming
-            },
-            "weights": {"total": total, "zeroed_by_rounding": zeroed, "clipped": clipped},
-            "theta": rng(theta),
-            "bias": rng(bias),
-            "clipped": {"theta": theta_clip, "bias": bias_clip, "adaptation_step": inc_clip},
-            "alpha_hw": rng(alpha_hw),
-            "tau_m_hw": rng(tau_hw),
+            "granularity": done["granularity"],
+            "weight_step": {f"{network.projections[pi].source}->{layer.name}": rng(done["steps"][pi]) for pi in incoming},
+            "weight_shift": {f"{network.projections[pi].source}->{layer.name}": rng(wspec.shift + done["exps"][pi]) for pi in incoming},
+            "weights": done["weights"],
+            "bias": rng(done["bias"]),
+            "clipped": {"bias": done["bias_clip"], **fl.clipped},
             "decay": "multiplier" if profile.decay.kind == "multiplier" else "shift",
         }
+        if t.threshold:
+            report["theta"] = rng(fl.coef[:, _theta_column(t)])
+        if alpha_hw is not None:
+            with np.errstate(divide="ignore"):
+                tau_hw = np.where(alpha_hw > 0, -network.dt / np.log(np.where(alpha_hw > 0, alpha_hw, 1.0)), 0.0)
+            report["alpha_hw"] = rng(alpha_hw)
+            report["tau_m_hw"] = rng(tau_hw)
+        layer_reports[layer.name] = report
 
-    proj_src = [-1 if p.source == INPUT else index[p.source] for p in network.projections]
-    arrays = FixedArrays(
-        n_inputs=network.n_inputs,
-        layer_names=[layer.name for layer in network.layers],
-        layer_off=np.concatenate([[0], np.cumsum([layer.size for layer in network.layers])]),
-        layer_spiking=np.array([layer.spiking for layer in network.layers]),
-        readout_layer=index[network.readout.layer],
-        readout_spike=network.readout.variable == "spike",
-        alpha=np.concatenate(per["alpha"]),
-        rho=np.concatenate(per["rho"]),
-        theta=np.concatenate(per["theta"]),
+    arith = np.zeros(N_ARITH, dtype=np.int64)
+    arith[:4] = DECAY_KIND[profile.decay.kind], profile.decay.bits, DECAY_ROUND[profile.decay.rounding], int(profile.decay.min_step)
+    arith[4:10] = *bounds["current"], *bounds["membrane"], *bounds["adaptation"]
+    arith[10:13] = (sspec.current_overflow == "wrap", sspec.membrane_overflow == "wrap", sspec.adaptation_overflow == "wrap")
+    record = fixed_record(
+        network,
+        coef=np.concatenate(per["coef"]),
         bias=np.concatenate(per["bias"]),
-        inc=np.concatenate(per["inc"]),
         a0=np.concatenate(per["a0"]),
         unit=np.concatenate(per["unit"]),
-        decay_kind=DECAY_KIND[profile.decay.kind],
-        decay_bits=profile.decay.bits,
-        decay_round=DECAY_ROUND[profile.decay.rounding],
-        min_step=profile.decay.min_step,
-        p_src=np.array(proj_src, dtype=np.int64),
-        p_tgt=np.array([index[p.target] for p in network.projections], dtype=np.int64),
-        p_delay=np.array([p.delay for p in network.projections], dtype=np.int64),
+        arith=arith,
         weights=addends,
-        bounds=np.array([cur_lo, cur_hi, mem_lo, mem_hi, adp_lo, adp_hi], dtype=np.int64),
-        wraps=np.array([sspec.current_overflow == "wrap", sspec.membrane_overflow == "wrap", sspec.adaptation_overflow == "wrap"]),
     )
     return Quantized(
-        arrays=arrays,
+        record=record,
         profile=profile,
         network=network,
         mantissas=mantissas,
@@ -257,3 +212,49 @@ def quantize(network: Network, profile: Profile) -> Quantized:
             "layers": layer_reports,
         },
     )
+
+
+def _theta_column(t) -> int:
+    from ..neurons import alif, lif
+
+    return alif.F_THETA if t.kernel == "alif" else lif.V_TH
+
+
+def _weight_steps(granularity, incoming, w_eff, row_max, layer_max, size, wspec, wmax, profile):
+    """(weight step per row per projection, exponent per row per projection, state unit q)."""
+    steps: dict[int, np.ndarray] = {}
+    exps: dict[int, np.ndarray] = {}
+    if wspec.exponent is None:
+        if granularity == "layer":
+            step = np.full(size, layer_max / wmax)
+        else:  # neuron
+            safe = np.where(row_max > 0, row_max, layer_max)
+            step = safe / wmax
+        q = step / 2.0**wspec.shift
+        for pi in incoming:
+            steps[pi] = step
+            exps[pi] = np.zeros(size, dtype=np.int64)
+        return steps, exps, q
+    emin, emax = wspec.exponent
+    emin = max(emin, -wspec.shift)  # a negative net shift would drop weight bits
+    if emin > emax:
+        raise EvsimError(f"profile '{profile.name}': no weight exponent >= -shift in {wspec.exponent}")
+    e0 = min(max(0, emin), emax)
+    q_scalar = (layer_max / wmax) / 2.0 ** (wspec.shift + e0)
+    q = np.full(size, q_scalar)
+    if granularity == "layer":
+        groups = {"layer": (incoming, None, layer_max)}
+    elif granularity == "projection":
+        groups = {pi: ([pi], None, float(np.abs(w_eff[pi]).max())) for pi in incoming}
+    else:
+        groups = {i: (incoming, i, float(row_max[i])) for i in range(size)}
+    for pi in incoming:
+        steps[pi] = np.empty(size)
+        exps[pi] = np.empty(size, dtype=np.int64)
+    for _, (pis, row, gmax) in groups.items():
+        e = _exponent_for(gmax / wmax, q_scalar, wspec.shift, emin, emax) if gmax > 0 else emin
+        rows = slice(None) if row is None else slice(row, row + 1)
+        for pi in pis:
+            steps[pi][rows] = q_scalar * 2.0 ** (wspec.shift + e)
+            exps[pi][rows] = e
+    return steps, exps, q

@@ -27,6 +27,7 @@ from ..model import (
     Projection,
     Readout,
 )
+from ..neurons import legacy_layer
 from . import kernels
 from .config import TrainConfig
 
@@ -247,13 +248,17 @@ class SRNN(nn.Module):
         """The trained model as an evsim Network (float64 copies of the parameters)."""
         c = self.config
         a = lambda t: t.detach().cpu().double().numpy().copy()  # noqa: E731
-        h = Layer("h", self.hidden_size, c.hidden_neuron, tau_m=a(self.tau_m_h), tau_adp=a(self.tau_adp_h),
-                  beta=c.hidden_beta, b_j0=c.hidden_b_j0)
+        # the training equations are the SRNN family's (dt = R_m = 1): legacy_layer maps them
+        # onto the registry's types bit for bit (lif: reset subtract at the next step)
+        def layer(name, size, neuron, tau_m, tau_adp, beta, b_j0):
+            kind, params, options = legacy_layer(neuron, size, tau_m, tau_adp, beta, b_j0, r_m=1.0, dt=1.0, where=f"layer '{name}'")
+            return Layer(name, size, kind, params=params, options=options)
+
+        h = layer("h", self.hidden_size, c.hidden_neuron, a(self.tau_m_h), a(self.tau_adp_h), c.hidden_beta, c.hidden_b_j0)
         if self.o_spiking:
-            o = Layer("o", self.n_outputs, c.output_neuron, tau_m=a(self.tau_m_o), tau_adp=a(self.tau_adp_o),
-                      beta=c.output_beta, b_j0=c.output_b_j0)
+            o = layer("o", self.n_outputs, c.output_neuron, a(self.tau_m_o), a(self.tau_adp_o), c.output_beta, c.output_b_j0)
         else:
-            o = Layer("o", self.n_outputs, "leaky-integrator", tau_m=a(self.tau_m_o))
+            o = layer("o", self.n_outputs, "leaky-integrator", a(self.tau_m_o), None, None, None)
         projections = [
             Projection(INPUT, "h", a(self.i2h.weight), a(self.i2h.bias), delay=0),
             Projection("h", "h", a(self.h2h.weight), a(self.h2h.bias), delay=1),
