@@ -89,9 +89,9 @@ def test_ecg_on_xylo_is_refused_for_its_adaptive_readout(cli, paper_network, dat
             "layer": "o",
             "limit": "neuron_types",
             "value": "alif",
-            "allowed": ["lif", "leaky-integrator"],
+            "allowed": ["lif", "li", "if", "cuba-lif", "cuba-li"],
             "detail": "the chip has no such neuron model",
-            "message": "layer 'o': neuron_types is alif, the chip allows ['lif', 'leaky-integrator'] (the chip has no such neuron model)",
+            "message": "layer 'o': neuron_types is alif, the chip allows ['lif', 'li', 'if', 'cuba-lif', 'cuba-li'] (the chip has no such neuron model)",
         }
     ]
     code, out, err = cli(*args, "--json", "--ignore-violations")
