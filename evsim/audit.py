@@ -58,7 +58,7 @@ def storage(hw: HardwareModel) -> neurobench.Storage:
     if hw.quantized is None:
         return neurobench.float_storage(hw.network, hw.profile.float_bits)
     return neurobench.fixed_storage(
-        hw.quantized.mantissas, hw.quantized.arrays.bias.size, hw.profile.weights.bits, hw.profile.state.current_bits
+        hw.quantized.mantissas, hw.quantized.record.bias.size, hw.profile.weights.bits, hw.profile.state.current_bits
     )
 
 

@@ -38,6 +38,16 @@ from evsim.model import INPUT, Network, initial_state
 from evsim.tasks.base import Batch, batch_ranges
 
 
+def _srnn_params(layer) -> dict:
+    if layer.neuron == "alif":
+        return {k: layer.params[k] for k in ("tau_m", "tau_adp", "beta", "b_j0")}
+    if layer.neuron == "lif":
+        assert layer.options["reset_at"] == "next-step" and layer.options["reset"] == "subtract"
+        return {"tau_m": layer.tau_mem, "tau_adp": np.ones(layer.size), "beta": np.zeros(layer.size), "b_j0": layer.v_threshold}
+    assert layer.neuron == "li"
+    return {"tau_m": layer.tau_mem}
+
+
 class Spike(nn.Module):
     """The spiking nonlinearity: s = 1 where mem - B > 0."""
 
@@ -55,7 +65,11 @@ class PaperSRNN(nn.Module):
     def __init__(self, network: Network, mem0: list[np.ndarray], spike0: list[np.ndarray]):
         super().__init__()
         t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64))  # noqa: E731
-        self.dt, self.r_m = network.dt, network.r_m
+        self.dt = network.dt
+        # the paper's types in the SRNN family's terms (a paper lif is the alif update with beta 0)
+        srnn = [_srnn_params(layer) for layer in network.layers]
+        assert len({float(r) for layer in network.layers for r in layer.r}) == 1, "one membrane resistance"
+        self.r_m = float(network.layers[0].r[0])
         self.layers = [(layer.name, layer.spiking) for layer in network.layers]
         self.projections = [(p.source, p.target, p.delay) for p in network.projections]
         self.linear = nn.ModuleList()
@@ -66,10 +80,10 @@ class PaperSRNN(nn.Module):
                 lin.bias.copy_(t(p.bias))
             self.linear.append(lin)
         self.spike = nn.ModuleList(Spike() for layer in network.layers if layer.spiking)
-        self.alpha = [torch.exp(-self.dt / t(layer.tau_m)) for layer in network.layers]
-        self.rho = [torch.exp(-self.dt / t(layer.tau_adp)) if layer.spiking else None for layer in network.layers]
-        self.beta = [t(layer.beta) if layer.spiking else None for layer in network.layers]
-        self.b_j0 = [t(layer.b_j0) if layer.spiking else None for layer in network.layers]
+        self.alpha = [torch.exp(-self.dt / t(p["tau_m"])) for p in srnn]
+        self.rho = [torch.exp(-self.dt / t(p["tau_adp"])) if "tau_adp" in p else None for p in srnn]
+        self.beta = [t(p["beta"]) if "beta" in p else None for p in srnn]
+        self.b_j0 = [t(p["b_j0"]) if "b_j0" in p else None for p in srnn]
         self.mem0, self.spike0 = [t(m) for m in mem0], [t(s) for s in spike0]
         self.cursor = 0
         self.readout = [layer.name for layer in network.layers].index(network.readout.layer)

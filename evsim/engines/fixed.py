@@ -190,7 +190,7 @@ def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = Tr
             ovf[:, li, 0] += n_cur
             step_fixed = neurons.STEPS[int(rec.layer_code[li])][1]
             v[li], syn[li], a[li], s_prev[li], o_mem, o_adp, o_thr, o_cur = step_fixed(
-                rec.coef[s].T, rec.layer_opts[li], d, v[li], syn[li], a[li], s_prev[li], current
+                tuple(rec.coef[s].T), rec.layer_opts[li], d, v[li], syn[li], a[li], s_prev[li], current
             )
             for kind, flags in ((1, o_mem), (2, o_adp), (3, o_thr), (0, o_cur)):
                 ovf[:, li, kind] += np.broadcast_to(flags, (n, sizes[li])).sum(axis=1)

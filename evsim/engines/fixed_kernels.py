@@ -140,9 +140,12 @@ def run_sample(net, k, events, out, record):
             opts = net.layer_opts[li]
             n_spk = 0
             n_total = 0
+            cf = net.coef
             for i in range(lo, hi):
+                # a tuple of scalars, not a row view (a view costs a reference count per neuron)
+                c = (cf[i, 0], cf[i, 1], cf[i, 2], cf[i, 3], cf[i, 4], cf[i, 5], cf[i, 6], cf[i, 7])
                 vi, ii, ai, si, o_mem, o_adp, o_thr, o_cur = _neuron_step_fixed(
-                    code, net.coef[i], opts, d, v[i], syn[i], adp[i], s_prev[i], current[i]
+                    code, c, opts, d, v[i], syn[i], adp[i], s_prev[i], current[i]
                 )
                 v[i] = vi
                 syn[i] = ii

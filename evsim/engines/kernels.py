@@ -23,7 +23,7 @@ from numba.extending import register_jitable
 from ..neurons import STEP_CODES, alif, cuba_li, cuba_lif, kernel_functions, li, lif
 
 for _fn in kernel_functions():
-    register_jitable(_fn)
+    register_jitable(inline="always")(_fn)
 
 ALIF, LIF, LI, CUBA_LIF, CUBA_LI = (STEP_CODES[k] for k in ("alif", "lif", "li", "cuba-lif", "cuba-li"))
 
@@ -55,16 +55,40 @@ class Outputs(NamedTuple):
 
 
 @njit(cache=True, inline="always")
-def _neuron_step(code, c, o, v, i, a, s, I):
+def _update(step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot):
+    """Update neurons [lo, hi) with `step`; queue the spiking ones.  Returns (neurons queued,
+    spikes emitted)."""
+    n_spk = 0
+    n_total = 0
+    cf = net.coef
+    for i in range(lo, hi):
+        # the coefficients as a tuple of scalars: a row view would cost a reference count per neuron
+        c = (cf[i, 0], cf[i, 1], cf[i, 2], cf[i, 3], cf[i, 4], cf[i, 5], cf[i, 6], cf[i, 7])
+        vi, ii, ai, si = step(c, opts, v[i], syn[i], adp[i], s_prev[i], current[i])
+        v[i] = vi
+        syn[i] = ii
+        adp[i] = ai
+        s_prev[i] = si
+        if si != 0.0:
+            queue[slot, lo + n_spk] = i
+            queue_n[slot, lo + n_spk] = si
+            n_spk += 1
+            n_total += int(si)
+    return n_spk, n_total
+
+
+@njit(cache=True)
+def _neuron_step(code, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot):
+    """One line per step family (evsim.neurons.STEP_CODES)."""
     if code == ALIF:
-        return alif.step(c, o, v, i, a, s, I)
+        return _update(alif.step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot)
     if code == LIF:
-        return lif.step(c, o, v, i, a, s, I)
+        return _update(lif.step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot)
     if code == CUBA_LIF:
-        return cuba_lif.step(c, o, v, i, a, s, I)
+        return _update(cuba_lif.step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot)
     if code == CUBA_LI:
-        return cuba_li.step(c, o, v, i, a, s, I)
-    return li.step(c, o, v, i, a, s, I)
+        return _update(cuba_li.step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot)
+    return _update(li.step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot)
 
 
 @njit(cache=True, inline="always")
@@ -163,21 +187,8 @@ def run_sample(net, k, events, start, out, record):
                     ac_s[p] += n_ev * n_tgt
             # -- update every neuron of the layer (the bias reaches each one every step)
             out.neuron_updates[k, li] += hi - lo
-            code = net.layer_code[li]
-            opts = net.layer_opts[li]
-            n_spk = 0
-            n_total = 0
-            for i in range(lo, hi):
-                vi, ii, ai, si = _neuron_step(code, net.coef[i], opts, v[i], syn[i], adp[i], s_prev[i], current[i])
-                v[i] = vi
-                syn[i] = ii
-                adp[i] = ai
-                s_prev[i] = si
-                if si != 0.0:
-                    queue[slot, lo + n_spk] = i
-                    queue_n[slot, lo + n_spk] = si
-                    n_spk += 1
-                    n_total += int(si)
+            n_spk, n_total = _neuron_step(net.layer_code[li], net, lo, hi, net.layer_opts[li], v, syn, adp, s_prev,
+                                          current, queue, queue_n, slot)
             queue_len[slot, li] = n_spk
             out.spikes[k, li] += n_total
             if record:

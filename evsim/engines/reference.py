@@ -64,7 +64,7 @@ def simulate(
                     if src is None:
                         continue
                 current += src @ p.weight.T
-            coef = rec.coef[sl[li]].T  # coef[k]: column k, one value per neuron
+            coef = tuple(rec.coef[sl[li]].T)  # coef[k]: column k, one value per neuron
             v[li], syn[li], adp[li], s_prev[li] = layer.type.step(
                 coef, rec.layer_opts[li], v[li], syn[li], adp[li], s_prev[li], current
             )
