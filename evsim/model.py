@@ -24,7 +24,7 @@ import numpy as np
 
 from . import neurons
 from .errors import EvsimError
-from .neurons import DISCRETIZATIONS, NEURON_TYPES, NeuronType
+from .neurons import DISCRETIZATIONS, NEURON_TYPES, NeuronType  # noqa: F401  (NEURON_TYPES: the registry's names, re-exported)
 
 AGGREGATES = ("per_step", "sum_softmax", "mean", "sum")
 READOUT_VARIABLES = ("mem", "spike")

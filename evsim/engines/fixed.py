@@ -104,13 +104,6 @@ def simulate(rec: FixedRecord, events: EventBatch, record_spikes: bool = False, 
 # ---- the dense integer reference ---------------------------------------------------------------
 
 
-def _bound(x: np.ndarray, lo: int, hi: int, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
-    out = (x < lo) | (x > hi)
-    if wrap:
-        return (x - lo) % (hi - lo + 1) + lo, out
-    return np.clip(x, lo, hi), out
-
-
 def _accumulate(bias: np.ndarray, contribs: list[np.ndarray], lo: int, hi: int, wrap: bool):
     """Sequential bounded accumulation, vectorized: I = bound(...bound(bias + c_1) + ...).
 

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..neurons import alif, cuba_li, cuba_lif, li, lif
-from .kernels import ALIF, CUBA_LI, CUBA_LIF, LIF, Events
+from .kernels import ALIF, CUBA_LI, CUBA_LIF, LIF
 
 OVF_CURRENT, OVF_MEMBRANE, OVF_ADAPTATION, OVF_THRESHOLD = 0, 1, 2, 3
 N_OVF = 4

@@ -5,7 +5,9 @@ coefficients, float64 step, fixed-point step (or why none), operation mix.  `ker
 step family the engines' Numba kernels run; types may share one (`if` runs on `lif`'s step).
 Adding a type: write its module and add it to TYPES.  A type with a step family of its own also
 gets a code in STEP_CODES and one dispatch line in each kernel (evsim/engines/kernels.py and
-fixed_kernels.py: `_neuron_step`).
+fixed_kernels.py: `_neuron_step`, `_neuron_step_fixed`).  Numba caches those kernels keyed on their own files only:
+after editing a step here, delete evsim/engines/__pycache__ (or touch kernels.py) so they
+recompile.
 """
 
 from __future__ import annotations

@@ -25,7 +25,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FixedLayer, NeuronType, Option, Param, bound, check_euler, columns, decay, decay_factor, kernel_function
+from .base import (
+    ARITH_ADP_HI,
+    ARITH_ADP_LO,
+    ARITH_ADP_WRAP,
+    ARITH_MEM_HI,
+    ARITH_MEM_LO,
+    ARITH_MEM_WRAP,
+    FixedLayer,
+    N_COEF,
+    NeuronType,
+    Param,
+    bound,
+    check_euler,
+    columns,
+    decay,
+    decay_factor,
+    kernel_function,
+)
 
 ALPHA, GAIN, RHO, ONE_MINUS_RHO, BETA, B_J0, DT = range(7)
 F_ALPHA, F_RHO, F_THETA, F_INC = range(4)
@@ -48,10 +65,10 @@ def step(c, o, v, i, a, s, I):
 
 @kernel_function
 def step_fixed(c, o, d, v, i, a, s, I):
-    a, o_adp = bound(decay(a, c[F_RHO], d) + c[F_INC] * s, d[8], d[9], d[12])
-    threshold, o_thr = bound(c[F_THETA] + a, d[6], d[7], d[11])
-    v, o1 = bound(decay(v, c[F_ALPHA], d) + I, d[6], d[7], d[11])
-    v, o2 = bound(v - threshold * s, d[6], d[7], d[11])
+    a, o_adp = bound(decay(a, c[F_RHO], d) + c[F_INC] * s, d[ARITH_ADP_LO], d[ARITH_ADP_HI], d[ARITH_ADP_WRAP])
+    threshold, o_thr = bound(c[F_THETA] + a, d[ARITH_MEM_LO], d[ARITH_MEM_HI], d[ARITH_MEM_WRAP])
+    v, o1 = bound(decay(v, c[F_ALPHA], d) + I, d[ARITH_MEM_LO], d[ARITH_MEM_HI], d[ARITH_MEM_WRAP])
+    v, o2 = bound(v - threshold * s, d[ARITH_MEM_LO], d[ARITH_MEM_HI], d[ARITH_MEM_WRAP])
     s = (v > threshold) * 1
     return v, i, a, s, o1 + o2, o_adp, o_thr, o1 * 0
 
@@ -64,7 +81,7 @@ def fixed(p, o, dt, discretization, ctx):
     theta, theta_clip = ctx.fit(p["b_j0"] / q, "membrane")
     inc, inc_clip = ctx.fit(p["beta"] * (1.0 - rho_hw) / q, "adaptation")
     a0, _ = ctx.fit(p["beta"] * p["b_j0"] / q, "adaptation")
-    coef = np.zeros((size, 8), dtype=np.int64)
+    coef = np.zeros((size, N_COEF), dtype=np.int64)
     coef[:, F_ALPHA], coef[:, F_RHO], coef[:, F_THETA], coef[:, F_INC] = alpha_c, rho_c, theta, inc
     return FixedLayer(coef=coef, a0=a0, decays_hw={"alpha": alpha_hw, "rho": rho_hw},
                       clipped={"theta": theta_clip, "adaptation_step": inc_clip})

@@ -15,8 +15,9 @@ layer's options `o` (scalars in both cases), and calls only other functions mark
     fixed point:  step_fixed(c, o, d, v, i, a, s, I) -> (v, i, a, s, ovf_membrane, ovf_adaptation,
                                                          ovf_threshold, ovf_current)
 
-c: the neuron's coefficients (c[k] a float64, or an int64 in fixed point), o: the layer's
-integer options, d: the fixed-point arithmetic (ARITH_* below), v the membrane, i the synaptic
+c: the neuron's coefficients, indexed c[k] by a constant (a tuple of scalars in the kernels,
+of per-neuron vectors in the reference engines; int64 in fixed point), o: the layer's integer
+options, d: the fixed-point arithmetic (ARITH_* below), v the membrane, i the synaptic
 current, a the adaptation state, s the spikes of the previous step (a count: 0, 1, or more for
 types that fire several per step), I the input current of this step (bias + arriving events).
 """
@@ -203,16 +204,16 @@ def decay(x, code, d):
     (1) or toward zero (2).  Shift (1): x - (x >> code); with min_step a positive x moves by at
     least 1 (Xylo).
     """
-    bits = d[1]
-    if d[0] == 0:
+    bits = d[ARITH_DECAY_BITS]
+    if d[ARITH_DECAY_KIND] == 0:
         p = x * code
-        if d[2] == 0:
+        if d[ARITH_DECAY_ROUND] == 0:
             return p >> bits
-        if d[2] == 1:
+        if d[ARITH_DECAY_ROUND] == 1:
             return (p + (1 << (bits - 1))) >> bits
         neg = (p < 0) * 1
         return (p >> bits) * (1 - neg) - ((-p) >> bits) * neg
     dv = x >> code
-    if d[3]:
+    if d[ARITH_MIN_STEP]:
         dv = dv + ((dv == 0) & (x > 0)) * 1
     return x - dv

@@ -14,10 +14,8 @@ alpha_syn) + I), v = bound(decay(v, alpha) + J + leak_q).
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import cuba_lif, li, lif
-from .base import FixedLayer, NeuronType, bound, check_euler, columns, decay, decay_factor, kernel_function
+from .base import ARITH_CUR_HI, ARITH_CUR_LO, ARITH_CUR_WRAP, FixedLayer, NeuronType, bound, check_euler, decay, decay_factor, kernel_function
 
 
 @kernel_function
@@ -30,7 +28,7 @@ def step(c, o, v, i, a, s, I):
 
 @kernel_function
 def step_fixed(c, o, d, v, i, a, s, I):
-    i_new, o_cur = bound(decay(i, c[cuba_lif.ALPHA_SYN], d) + I, d[4], d[5], d[10])
+    i_new, o_cur = bound(decay(i, c[cuba_lif.ALPHA_SYN], d) + I, d[ARITH_CUR_LO], d[ARITH_CUR_HI], d[ARITH_CUR_WRAP])
     drive = i if o[lif.O_UPDATE] == cuba_lif.SIMULTANEOUS else i_new
     v, _, a, s, o_mem, o_adp, o_thr, _ = li.step_fixed(c, o, d, v, i, a, s, drive)
     return v, i_new, a, s, o_mem, o_adp, o_thr, o_cur

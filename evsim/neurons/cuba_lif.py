@@ -26,11 +26,8 @@ integer steps of their own: docs/hardware.md, "adding an integer step".)
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..errors import EvsimError
 from . import lif
-from .base import FixedLayer, NeuronType, Option, Param, bound, check_euler, columns, decay, decay_factor, kernel_function
+from .base import ARITH_CUR_HI, ARITH_CUR_LO, ARITH_CUR_WRAP, FixedLayer, NeuronType, Option, Param, bound, check_euler, decay, decay_factor, kernel_function
 
 ALPHA_SYN, GAIN_SYN = 5, 6
 UPDATES = ("simultaneous", "sequential")
@@ -47,7 +44,7 @@ def step(c, o, v, i, a, s, I):
 
 @kernel_function
 def step_fixed(c, o, d, v, i, a, s, I):
-    i_new, o_cur = bound(decay(i, c[ALPHA_SYN], d) + I, d[4], d[5], d[10])
+    i_new, o_cur = bound(decay(i, c[ALPHA_SYN], d) + I, d[ARITH_CUR_LO], d[ARITH_CUR_HI], d[ARITH_CUR_WRAP])
     drive = i if o[lif.O_UPDATE] == SIMULTANEOUS else i_new
     v, _, a, s, o_mem, o_adp, o_thr, _ = lif.step_fixed(c, o, d, v, i, a, s, drive)
     return v, i_new, a, s, o_mem, o_adp, o_thr, o_cur

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import lif
-from .base import FixedLayer, NeuronType, Param, columns
+from .base import FixedLayer, NeuronType, columns
 
 
 def coefficients(p, o, dt, discretization):

@@ -14,7 +14,21 @@ from __future__ import annotations
 import numpy as np
 
 from . import lif
-from .base import FixedLayer, NeuronType, Param, bound, check_euler, columns, decay, decay_factor, kernel_function
+from .base import (
+    ARITH_MEM_HI,
+    ARITH_MEM_LO,
+    ARITH_MEM_WRAP,
+    FixedLayer,
+    N_COEF,
+    NeuronType,
+    Param,
+    bound,
+    check_euler,
+    columns,
+    decay,
+    decay_factor,
+    kernel_function,
+)
 
 ALPHA, GAIN, LEAK = lif.ALPHA, lif.GAIN, lif.LEAK
 
@@ -27,7 +41,7 @@ def step(c, o, v, i, a, s, I):
 
 @kernel_function
 def step_fixed(c, o, d, v, i, a, s, I):
-    v, o1 = bound(decay(v, c[ALPHA], d) + I + c[LEAK], d[6], d[7], d[11])
+    v, o1 = bound(decay(v, c[ALPHA], d) + I + c[LEAK], d[ARITH_MEM_LO], d[ARITH_MEM_HI], d[ARITH_MEM_WRAP])
     return v, i, a, s, o1, o1 * 0, o1 * 0, o1 * 0
 
 
@@ -42,7 +56,7 @@ def fixed(p, o, dt, discretization, ctx, extra_gain=1.0):
     alpha_c, alpha_hw = ctx.decay(decay_factor(p["tau_mem"], dt, discretization))
     q = ctx.unit((1.0 - alpha_hw) * p["r"] * extra_gain)
     leak, leak_clip = ctx.fit((1.0 - alpha_hw) * p["v_leak"] / q, "membrane")
-    coef = np.zeros((size, 8), dtype=np.int64)
+    coef = np.zeros((size, N_COEF), dtype=np.int64)
     coef[:, ALPHA], coef[:, LEAK] = alpha_c, leak
     return FixedLayer(coef=coef, a0=np.zeros(size, np.int64),
                       decays_hw={"alpha": alpha_hw}, clipped={"leak": leak_clip})

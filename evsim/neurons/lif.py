@@ -38,7 +38,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import N_OPT, FixedLayer, NeuronType, Option, Param, bound, check_euler, columns, decay, decay_factor, kernel_function
+from .base import (
+    ARITH_MEM_HI,
+    ARITH_MEM_LO,
+    ARITH_MEM_WRAP,
+    FixedLayer,
+    N_COEF,
+    N_OPT,
+    NeuronType,
+    Option,
+    Param,
+    bound,
+    check_euler,
+    columns,
+    decay,
+    decay_factor,
+    kernel_function,
+)
 from ..errors import EvsimError
 
 # coefficient columns (float and integer alike: the integer ALPHA is a decay code)
@@ -80,7 +96,7 @@ def step(c, o, v, i, a, s, I):
 
 @kernel_function
 def step_fixed(c, o, d, v, i, a, s, I):
-    lo, hi, wrap = d[6], d[7], d[11]
+    lo, hi, wrap = d[ARITH_MEM_LO], d[ARITH_MEM_HI], d[ARITH_MEM_WRAP]
     if o[O_RESET_AT] == NEXT_STEP and o[O_RESET] == ZERO:
         v = v * (1 - s) + c[V_RESET] * s
     if o[O_LEAKY]:
@@ -131,7 +147,7 @@ def fixed_membrane(p, alpha_hw, q, ctx, size):
     theta, theta_clip = ctx.fit(p["v_threshold"] / q, "membrane")
     v_reset, reset_clip = ctx.fit(p["v_reset"] / q, "membrane")
     leak, leak_clip = ctx.fit((1.0 - alpha_hw) * p["v_leak"] / q, "membrane")
-    coef = np.zeros((size, 8), dtype=np.int64)
+    coef = np.zeros((size, N_COEF), dtype=np.int64)
     coef[:, V_TH], coef[:, V_RESET], coef[:, LEAK] = theta, v_reset, leak
     return coef, {"theta": theta_clip, "v_reset": reset_clip, "leak": leak_clip}
 
