@@ -137,7 +137,8 @@ def run_sample(net, k, events, out, record):
             ovf[li, OVF_CURRENT] += n_ovf
             out.neuron_updates[k, li] += hi - lo
             code = net.layer_code[li]
-            opts = net.layer_opts[li]
+            lo_ = net.layer_opts  # the options as a tuple of scalars: no view, no reference count
+            opts = (lo_[li, 0], lo_[li, 1], lo_[li, 2], lo_[li, 3], lo_[li, 4], lo_[li, 5])
             n_spk = 0
             n_total = 0
             cf = net.coef

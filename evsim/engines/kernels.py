@@ -77,7 +77,7 @@ def _update(step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_
     return n_spk, n_total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _neuron_step(code, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_n, slot):
     """One line per step family (evsim.neurons.STEP_CODES)."""
     if code == ALIF:
@@ -187,7 +187,9 @@ def run_sample(net, k, events, start, out, record):
                     ac_s[p] += n_ev * n_tgt
             # -- update every neuron of the layer (the bias reaches each one every step)
             out.neuron_updates[k, li] += hi - lo
-            n_spk, n_total = _neuron_step(net.layer_code[li], net, lo, hi, net.layer_opts[li], v, syn, adp, s_prev,
+            lo_ = net.layer_opts  # the options as a tuple of scalars: no view, no reference count
+            opts = (lo_[li, 0], lo_[li, 1], lo_[li, 2], lo_[li, 3], lo_[li, 4], lo_[li, 5])
+            n_spk, n_total = _neuron_step(net.layer_code[li], net, lo, hi, opts, v, syn, adp, s_prev,
                                           current, queue, queue_n, slot)
             queue_len[slot, li] = n_spk
             out.spikes[k, li] += n_total
