@@ -188,6 +188,17 @@ class Tally:
             self.scored += len(pred)
         return pred
 
+    def merge(self, other: "Tally") -> "Tally":
+        """Add another tally over other samples (a chunk of a distributed run): sums of integers,
+        so any order of chunks gives the serial run's numbers exactly."""
+        for key in ("correct", "scored", "correct_lab", "scored_lab", "samples"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        for key in COUNT_KEYS:
+            self.totals[key] = self.totals[key] + other.totals[key]
+        self.overflow += other.overflow
+        self.mac_calls += other.mac_calls
+        return self
+
     @property
     def accuracy(self) -> float | None:
         return self.correct / self.scored if self.scored else None
@@ -255,19 +266,40 @@ def run(
 
     `storage` is how the run holds its parameters, for NeuroBench's footprint (default float64)."""
     check_fit(network, dataset)
+    check_engine(engine)
+    prepared = event.prepare(network) if engine == "event" else None
+    start = time.perf_counter()
+    tally = run_samples(network, dataset, engine, init, seed, offset, limit, batch_size, prepared, progress, storage)
+    return run_report(network, dataset, engine, init, seed, tally, time.perf_counter() - start)
+
+
+def check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
-    batch_size = batch_size or default_batch_size(network, engine)
-    prepared = event.prepare(network) if engine == "event" else None
+
+
+def run_samples(
+    network: Network,
+    dataset,
+    engine: str,
+    init: str,
+    seed: int,
+    offset: int,
+    limit: int | None,
+    batch_size: int | None,
+    prepared: event.Prepared | None = None,
+    progress: Progress | None = None,
+    storage: neurobench.Storage | None = None,
+) -> Tally:
+    """The tally of `run` over `limit` samples from `offset`: the whole run, or one chunk of it."""
     tally = Tally(network, init, seed, storage)
     score = dataset.n_classes is not None
-    start = time.perf_counter()
-    for batch in dataset.batches(batch_size, offset, limit):
+    for batch in dataset.batches(batch_size or default_batch_size(network, engine), offset, limit):
         result = simulate(network, batch.inputs, batch.sample_ids, engine, init, seed, prepared=prepared)
         tally.add(result, batch, score)
         if progress:
             progress(len(batch.sample_ids))
-    return run_report(network, dataset, engine, init, seed, tally, time.perf_counter() - start)
+    return tally
 
 
 # ---- crosscheck ------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def _check_init(profile: Profile, init: str) -> None:
         )
 
 
-class _Runner:
+class Runner:
     """One batch through the hardware model's engine."""
 
     def __init__(self, hw: HardwareModel, engine: str):
@@ -163,24 +163,45 @@ def run_profile(
     fanout_prune: str | None = None,
     ignore_violations: bool = False,
 ) -> tuple[api.RunReport, dict[str, Any]]:
-    """`evsim run --profile`: the run report plus a hardware section (energy, cores, ...)."""
-    profile = as_profile(profile)
+    """`evsim run --profile`: the run report plus a hardware section (energy, cores, ...).
+
+    A float profile without remedies (`ideal`) runs exactly what `api.run` runs."""
     api.check_fit(network, dataset)
-    _check_init(profile, init)
-    hw = prepare_hardware(network, profile, fanin_prune, fanout_prune, ignore_violations)
-    if hw.quantized is None and not hw.pruned:
-        report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress, storage(hw))
-        per_sample = {k: np.asarray(v, dtype=np.float64) / report.samples for k, v in report.counts_total.items()}
-        return report, _hardware_section(hw, per_sample, report.steps, None)
-    run = _Runner(hw, engine)
-    tally = api.Tally(hw.network, init, seed, storage(hw))
-    score = dataset.n_classes is not None
+    run = profile_runner(network, profile, engine, init, fanin_prune, fanout_prune, ignore_violations)
     start = time.perf_counter()
-    for batch in dataset.batches(batch_size or api.default_batch_size(network, engine), offset, limit):
+    tally = profile_samples(run, dataset, init, seed, offset, limit, batch_size, progress)
+    return profile_report(run, dataset, init, seed, tally, time.perf_counter() - start)
+
+
+def profile_runner(
+    network: Network,
+    profile: Profile | str,
+    engine: str,
+    init: str,
+    fanin_prune: str | None = None,
+    fanout_prune: str | None = None,
+    ignore_violations: bool = False,
+) -> Runner:
+    profile = as_profile(profile)
+    _check_init(profile, init)
+    return Runner(prepare_hardware(network, profile, fanin_prune, fanout_prune, ignore_violations), engine)
+
+
+def profile_samples(run: Runner, dataset, init: str, seed: int, offset: int, limit: int | None,
+                    batch_size: int | None, progress: Progress | None = None) -> api.Tally:  # fmt: skip
+    """The tally of `run_profile` over `limit` samples from `offset`: the whole run or one chunk."""
+    tally = api.Tally(run.hw.network, init, seed, storage(run.hw))
+    score = dataset.n_classes is not None
+    for batch in dataset.batches(batch_size or api.default_batch_size(run.hw.original, run.engine), offset, limit):
         tally.add(run(batch, init=init, seed=seed), batch, score)
         if progress:
             progress(len(batch.sample_ids))
-    report = api.run_report(hw.network, dataset, engine, init, seed, tally, time.perf_counter() - start)
+    return tally
+
+
+def profile_report(run: Runner, dataset, init: str, seed: int, tally: api.Tally, seconds: float) -> tuple[api.RunReport, dict[str, Any]]:
+    hw = run.hw
+    report = api.run_report(hw.network, dataset, run.engine, init, seed, tally, seconds)
     overflow = tally.overflow_report() if hw.quantized is not None else None
     return report, _hardware_section(hw, tally.per_sample(), dataset.n_steps, overflow)
 
@@ -240,24 +261,58 @@ def audit(
     ignore_violations: bool = False,
 ) -> AuditReport:
     """Float (float64 event engine) and hardware side by side on the same samples, from zeros."""
-    profile = as_profile(profile)
     api.check_fit(network, dataset)
-    hw = prepare_hardware(network, profile, fanin_prune, fanout_prune, ignore_violations)
-    float_prep = event.prepare(network)
-    pruned_prep = event.prepare(hw.network) if hw.pruned else None
-    run = _Runner(hw, engine)
-    t_float, t_hw, t_pruned = api.Tally(network), api.Tally(hw.network, storage=storage(hw)), api.Tally(hw.network)
-    score = dataset.n_classes is not None
-    agree = {"pred": 0, "pred_total": 0, "spike": 0, "spike_total": 0, "samples_identical": 0}
+    setup = AuditSetup(network, profile, engine, fanin_prune, fanout_prune, ignore_violations)
     start = time.perf_counter()
+    tally = audit_samples(setup, dataset, offset, limit, batch_size, progress)
+    return audit_report(setup, dataset, tally, time.perf_counter() - start)
+
+
+class AuditSetup:
+    """What an audit prepares once: the hardware model and both sides' engines."""
+
+    def __init__(self, network: Network, profile: Profile | str, engine: str = "event", fanin_prune: str | None = None,
+                 fanout_prune: str | None = None, ignore_violations: bool = False):  # fmt: skip
+        self.network, self.profile = network, as_profile(profile)
+        self.run = Runner(prepare_hardware(network, self.profile, fanin_prune, fanout_prune, ignore_violations), engine)
+        self.hw = self.run.hw
+        self.float_prep = event.prepare(network)
+        self.pruned_prep = event.prepare(self.hw.network) if self.hw.pruned else None
+
+
+@dataclass
+class AuditTally:
+    """An audit's running sums: both sides' tallies, the remedied float network's, agreement."""
+
+    float: api.Tally
+    hw: api.Tally
+    pruned: api.Tally
+    agree: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("pred", "pred_total", "spike", "spike_total", "samples_identical"), 0))
+
+    def merge(self, other: "AuditTally") -> "AuditTally":
+        self.float.merge(other.float)
+        self.hw.merge(other.hw)
+        self.pruned.merge(other.pruned)
+        for key in self.agree:
+            self.agree[key] += other.agree[key]
+        return self
+
+
+def audit_samples(setup: AuditSetup, dataset, offset: int, limit: int | None, batch_size: int | None,
+                  progress: Progress | None = None) -> AuditTally:  # fmt: skip
+    """The sums of `audit` over `limit` samples from `offset`: the whole audit or one chunk."""
+    network, hw, run = setup.network, setup.hw, setup.run
+    t = AuditTally(api.Tally(network), api.Tally(hw.network, storage=storage(hw)), api.Tally(hw.network))
+    agree = t.agree
+    score = dataset.n_classes is not None
     for batch in dataset.batches(batch_size or api.default_batch_size(network, "event"), offset, limit):
-        f = api.simulate(network, batch.inputs, batch.sample_ids, "event", "zeros", record=True, prepared=float_prep)
+        f = api.simulate(network, batch.inputs, batch.sample_ids, "event", "zeros", record=True, prepared=setup.float_prep)
         h = run(batch, record=True)
-        t_float.add(f, batch, score)
-        t_hw.add(h, batch, score)
-        if pruned_prep is not None:
-            fp = api.simulate(hw.network, batch.inputs, batch.sample_ids, "event", "zeros", prepared=pruned_prep)
-            t_pruned.add(fp, batch, score)
+        t.float.add(f, batch, score)
+        t.hw.add(h, batch, score)
+        if setup.pruned_prep is not None:
+            fp = api.simulate(hw.network, batch.inputs, batch.sample_ids, "event", "zeros", prepared=setup.pruned_prep)
+            t.pruned.add(fp, batch, score)
         pf, ph = decide(network.readout, f.trace), decide(network.readout, h.trace)
         if pf.ndim == 2:
             pf, ph = pf[:, network.readout.from_step :], ph[:, network.readout.from_step :]
@@ -269,7 +324,12 @@ def audit(
         agree["samples_identical"] += identical
         if progress:
             progress(len(batch.sample_ids))
-    seconds = time.perf_counter() - start
+    return t
+
+
+def audit_report(setup: AuditSetup, dataset, tally: AuditTally, seconds: float) -> AuditReport:
+    network, hw, profile, engine = setup.network, setup.hw, setup.profile, setup.run.engine
+    t_float, t_hw, t_pruned, agree = tally.float, tally.hw, tally.pruned, tally.agree
     n, steps = t_hw.samples, dataset.n_steps
     if n == 0:
         raise EvsimError("no samples to run (check --offset and --limit)")
@@ -425,39 +485,91 @@ def sweep(
     from which on every wider one stays within `tolerance` of the float accuracy.
     """
     profile = as_profile(profile)
+    settings = sweep_settings(profile, weight_bits, state_bits)
+    api.check_fit(network, dataset)
+    start = time.perf_counter()
+    float_part = float_samples(network, event.prepare(network), dataset, offset, limit, batch_size)
+    parts = []
+    for setting in settings:
+        run = setting_runner(network, profile, setting, fanin_prune, fanout_prune)
+        parts.append((run, setting_samples(run, dataset, offset, limit, batch_size)))
+        if progress:
+            progress(1)
+    return sweep_report(network, dataset, profile, weight_bits, state_bits, float_part, parts, tolerance, time.perf_counter() - start)
+
+
+def sweep_settings(profile: Profile, weight_bits: list[int] | None, state_bits: list[int] | None) -> list[tuple[int | None, int | None]]:
+    """The (weight bits, state bits) settings a sweep runs, in row order."""
     if not profile.fixed:
         raise EvsimError(f"profile '{profile.name}' runs in float64: sweep needs a fixed-point profile")
     if not weight_bits and not state_bits:
         raise EvsimError("sweep: give --weight-bits and/or --state-bits")
-    api.check_fit(network, dataset)
-    bs = batch_size or api.default_batch_size(network, "event")
-    start = time.perf_counter()
-    float_prep = event.prepare(network)
-    t_float = api.Tally(network)
+    return [(w, s) for w in (weight_bits or [None]) for s in (state_bits or [None])]
+
+
+def setting_runner(network: Network, profile: Profile, setting: tuple[int | None, int | None],
+                   fanin_prune: str | None = None, fanout_prune: str | None = None) -> Runner:  # fmt: skip
+    """The hardware model of one sweep setting (violations listed, not raised) and its engine."""
+    return Runner(prepare_hardware(network, profile.with_bits(*setting), fanin_prune, fanout_prune, ignore_violations=True), "event")
+
+
+@dataclass
+class Scored:
+    """A tally and the predictions (from the readout's first scored step) of some samples."""
+
+    tally: api.Tally
+    predictions: np.ndarray
+
+    @classmethod
+    def merged(cls, parts: list["Scored"]) -> "Scored":
+        """Chunks in sample order into one."""
+        tally = api.Tally(parts[0].tally.network)
+        for p in parts:
+            tally.merge(p.tally)
+        return cls(tally, np.concatenate([p.predictions for p in parts]))
+
+
+def _scored_samples(network: Network, simulate: Callable, dataset, offset: int, limit: int | None, batch_size: int | None) -> Scored:
+    tally = api.Tally(network)
     score = dataset.n_classes is not None
-    float_preds = []
-    for batch in dataset.batches(bs, offset, limit):
-        f = api.simulate(network, batch.inputs, batch.sample_ids, "event", "zeros", prepared=float_prep)
-        float_preds.append(decide(network.readout, f.trace))
-        t_float.add(f, batch, score)
-    settings = [(w, s) for w in (weight_bits or [None]) for s in (state_bits or [None])]
+    preds = []
+    for batch in dataset.batches(batch_size or api.default_batch_size(network, "event"), offset, limit):
+        result = simulate(batch)
+        tally.add(result, batch, score)
+        pred = decide(network.readout, result.trace)
+        preds.append(pred[:, network.readout.from_step :] if pred.ndim == 2 else pred)
+    return Scored(tally, np.concatenate(preds))
+
+
+def float_samples(network: Network, prepared: event.Prepared, dataset, offset: int, limit: int | None, batch_size: int | None) -> Scored:
+    """A sweep's float64 side over `limit` samples from `offset`."""
+    run = lambda b: api.simulate(network, b.inputs, b.sample_ids, "event", "zeros", prepared=prepared)  # noqa: E731
+    return _scored_samples(network, run, dataset, offset, limit, batch_size)
+
+
+def setting_samples(run: Runner, dataset, offset: int, limit: int | None, batch_size: int | None) -> Scored:
+    """One sweep setting over `limit` samples from `offset`."""
+    return _scored_samples(run.hw.network, run, dataset, offset, limit, batch_size)
+
+
+def sweep_report(
+    network: Network,
+    dataset,
+    profile: Profile,
+    weight_bits: list[int] | None,
+    state_bits: list[int] | None,
+    float_part: Scored,
+    parts: list[tuple[Runner, Scored]],
+    tolerance: float,
+    seconds: float,
+) -> SweepReport:
+    """The sweep's table from the float side and each setting's (runner, scored samples)."""
+    t_float = float_part.tally
     rows = []
-    for wb, sb in settings:
-        p = profile.with_bits(wb, sb)
-        hw = prepare_hardware(network, p, fanin_prune, fanout_prune, ignore_violations=True)
-        run = _Runner(hw, "event")
-        tally = api.Tally(hw.network)
-        agree = total = 0
-        for batch, pf in zip(dataset.batches(bs, offset, limit), float_preds):
-            h = run(batch)
-            tally.add(h, batch, score)
-            ph = decide(network.readout, h.trace)
-            if ph.ndim == 2:
-                ph, pf = ph[:, network.readout.from_step :], pf[:, network.readout.from_step :]
-            agree += int((ph == pf).sum())
-            total += ph.size
-        if progress:
-            progress(1)
+    for run, part in parts:
+        hw, tally = run.hw, part.tally
+        p = hw.profile
+        agree, total = int((part.predictions == float_part.predictions).sum()), part.predictions.size
         per_sample = tally.per_sample()
         energy = energy_report(hw.network, p, hw.mapping, per_sample, dataset.n_steps)
         qrep = hw.quantized.report["layers"]
@@ -507,7 +619,7 @@ def sweep(
         accuracy_float=t_float.accuracy,
         rows=rows,
         breakdown=breakdown,
-        seconds=time.perf_counter() - start,
+        seconds=seconds,
     )
 
 
