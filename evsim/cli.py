@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
@@ -82,14 +83,19 @@ def parse_task_options(task: str, extra: list[str]) -> dict[str, Any]:
     return values
 
 
-def open_dataset(task: str, data: Optional[Path], extra: list[str]):
-    from evsim.tasks import get_task, open_task
+def data_dir(task: str, data: Optional[Path]) -> Optional[Path]:
+    from evsim.tasks import get_task
 
-    spec = get_task(task)
+    if data is None and os.environ.get("EVSIM_DATA_DIR") and get_task(task).default_data is None:
+        return Path(os.environ["EVSIM_DATA_DIR"])
+    return data
+
+
+def open_dataset(task: str, data: Optional[Path], extra: list[str]):
+    from evsim.tasks import open_task
+
     options = parse_task_options(task, extra)
-    if data is None and os.environ.get("EVSIM_DATA_DIR") and spec.default_data is None:
-        data = Path(os.environ["EVSIM_DATA_DIR"])
-    return open_task(task, data, **options)
+    return open_task(task, data_dir(task, data), **options)
 
 
 @contextmanager
@@ -116,6 +122,42 @@ def progress_bar(label: str, total: int, enabled: bool = True):
             bar.update(task_id, rate=f"{speed:,.1f} samples/s" if speed else "")
 
         yield advance
+
+
+CLUSTER = typer.Option(None, "--cluster", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS, e.g. tcp://host:8786 (docs/cluster.md)")
+WORKERS = typer.Option(None, "--workers", metavar="N", help="run on a local Dask cluster of N worker processes (docs/cluster.md)")
+
+
+@dataclass
+class ScaleOut:
+    """--cluster / --workers: where to run, and where the workers find model and data."""
+
+    cluster: Optional[str]
+    workers: Optional[int]
+    source: Any
+
+    def __call__(self, label: str, what: str, *args, **kwargs):
+        """evsim.distributed.<what>(session, source, *args), with a progress bar over chunks."""
+        from . import distributed
+
+        with distributed.connect(self.cluster, self.workers) as session:
+            err.print(f"Dask dashboard: {session.dashboard}", markup=False, highlight=False)
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
+                          TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=True) as bar:  # fmt: skip
+                task_id = bar.add_task(label, total=None)
+                progress = lambda done, total: bar.update(task_id, completed=done, total=total)  # noqa: E731
+                return getattr(distributed, what)(session, self.source, *args, progress=progress, **kwargs)
+
+
+def scale_out(cluster: Optional[str], workers: Optional[int], weights: Optional[Path], task: str, data: Optional[Path], extra: list[str]) -> Optional[ScaleOut]:
+    if cluster is None and workers is None:
+        return None
+    from .distributed import Source
+
+    path = weights if weights is not None else shipped_model()
+    folder = data_dir(task, data)
+    options = tuple(sorted(parse_task_options(task, extra).items()))
+    return ScaleOut(cluster, workers, Source(str(path.resolve()), task, str(folder.resolve()) if folder else None, options))
 
 
 def n_selected(dataset, offset: int, limit: Optional[int]) -> int:
@@ -162,15 +204,21 @@ def run(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="samples per engine call"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
     profile: Optional[str] = typer.Option(None, "--profile", help="hardware profile: a shipped name (see docs/hardware.md) or a .toml file; adds energy, cores, overflows"),
+    cluster: Optional[str] = CLUSTER,
+    workers: Optional[int] = WORKERS,
 ):
     """Run a model on a task: accuracy, spikes and exact operation counts."""
     network = load_model(weights)
     dataset = open_dataset(task, data, ctx.args)
     api.check_fit(network, dataset)
+    scale = scale_out(cluster, workers, weights, task, data, ctx.args)
     if profile is not None:
-        return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json)
-    with progress_bar(f"{network.name} on {task}", n_selected(dataset, offset, limit)) as advance:
-        report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance)
+        return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale)
+    if scale:
+        report = scale(f"{network.name} on {task}", "run", engine, init, seed, offset, limit, batch_size)
+    else:
+        with progress_bar(f"{network.name} on {task}", n_selected(dataset, offset, limit)) as advance:
+            report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance)
     if as_json:
         emit_json(report.to_dict())
         return 0
@@ -401,15 +449,19 @@ def print_hardware(hw: dict[str, Any], title: str) -> None:
     out.print(t)
 
 
-def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json) -> int:
+def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale=None) -> int:
     from . import audit as hwapi
     from .hardware.mapping import DesignRuleError
 
     prof = hwapi.as_profile(profile)
     try:
         hwapi.prepare_hardware(network, prof)  # design rules first: an error prints alone, before any progress bar
-        with progress_bar(f"{network.name} on {task} ({prof.name})", n_selected(dataset, offset, limit)) as advance:
-            report, hw = hwapi.run_profile(network, dataset, prof, engine, init, seed, offset, limit, batch_size, progress=advance)
+        label = f"{network.name} on {task} ({prof.name})"
+        if scale:
+            report, hw = scale(label, "run", engine, init, seed, offset, limit, batch_size, profile=prof)
+        else:
+            with progress_bar(label, n_selected(dataset, offset, limit)) as advance:
+                report, hw = hwapi.run_profile(network, dataset, prof, engine, init, seed, offset, limit, batch_size, progress=advance)
     except DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
     if as_json:
@@ -435,6 +487,8 @@ def audit(
     offset: int = typer.Option(0, "--offset"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
     as_json: bool = typer.Option(False, "--json"),
+    cluster: Optional[str] = CLUSTER,
+    workers: Optional[int] = WORKERS,
 ):
     """Float and hardware side by side: accuracy, agreement, counts, energy, cores, violations, overflows."""
     from . import audit as hwapi
@@ -444,12 +498,18 @@ def audit(
     network = load_model(weights)
     dataset = open_dataset(task, data, ctx.args)
     api.check_fit(network, dataset)
+    scale = scale_out(cluster, workers, weights, task, data, ctx.args)
     try:
         hwapi.prepare_hardware(network, prof, fanin_prune, fanout_prune, ignore_violations)  # design rules first
-        with progress_bar(f"audit {network.name} on {prof.name}", n_selected(dataset, offset, limit)) as advance:
-            report = hwapi.audit(
-                network, dataset, prof, engine, offset, limit, batch_size, advance, fanin_prune, fanout_prune, ignore_violations
-            )
+        label = f"audit {network.name} on {prof.name}"
+        if scale:
+            report = scale(label, "audit", prof, engine, offset, limit, batch_size, fanin_prune=fanin_prune,
+                           fanout_prune=fanout_prune, ignore_violations=ignore_violations)  # fmt: skip
+        else:
+            with progress_bar(label, n_selected(dataset, offset, limit)) as advance:
+                report = hwapi.audit(
+                    network, dataset, prof, engine, offset, limit, batch_size, advance, fanin_prune, fanout_prune, ignore_violations
+                )
     except DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
     if as_json:
@@ -504,6 +564,8 @@ def sweep(
     offset: int = typer.Option(0, "--offset"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
     as_json: bool = typer.Option(False, "--json"),
+    cluster: Optional[str] = CLUSTER,
+    workers: Optional[int] = WORKERS,
 ):
     """Accuracy against energy over weight (and state) bit widths of a fixed-point profile."""
     from . import audit as hwapi
@@ -519,9 +581,14 @@ def sweep(
             import matplotlib  # noqa: F401
         except ImportError:
             raise EvsimError("--plot needs matplotlib: pip install 'evsim[plot]'") from None
-    n_settings = len(wb or [None]) * len(sb or [None])
-    with progress_bar(f"sweep {network.name} on {prof.name}", n_settings) as advance:
-        report = hwapi.sweep(network, dataset, prof, wb, sb, offset, limit, batch_size, advance, fanin_prune, fanout_prune)
+    label = f"sweep {network.name} on {prof.name}"
+    scale = scale_out(cluster, workers, weights, task, data, ctx.args)
+    if scale:
+        report = scale(label, "sweep", prof, wb, sb, offset, limit, batch_size, fanin_prune=fanin_prune, fanout_prune=fanout_prune)
+    else:
+        n_settings = len(wb or [None]) * len(sb or [None])
+        with progress_bar(label, n_settings) as advance:
+            report = hwapi.sweep(network, dataset, prof, wb, sb, offset, limit, batch_size, advance, fanin_prune, fanout_prune)
     if csv_path is not None:
         report.write_csv(csv_path)
     if plot_path is not None:
