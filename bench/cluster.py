@@ -10,8 +10,9 @@ Measured, after a warm-up that loads the Numba kernels everywhere:
   serial         audit.sweep in this process, Numba on all cores (the default) and on one
   distributed    evsim.distributed.sweep on W worker processes (one Numba thread per core each),
                  with the default chunking and with one batch per chunk
-  overhead       per chunk: (one-batch chunks - default chunks) / (their chunk counts' difference),
-                 and the scheduler's round trip for an empty task
+  overhead       per chunk: (one-batch chunks - default chunks) / (their chunk counts' difference);
+                 the workers' time not spent in chunks (W x wall - compute) / chunks; and the
+                 scheduler's round trip for an empty task
 
 The two sweeps' CSVs are compared byte for byte.  Quote the ratios with the machine's load
 (printed): on a machine shared with other work, wall-clock speedups understate what idle cores give.
@@ -28,6 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from distributed import get_task_stream  # Dask's; evsim.distributed is imported below
 
 from evsim import audit as hwapi
 from evsim import distributed
@@ -48,9 +51,16 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
+def _task_numba_threads() -> int:
+    import numba
+
+    distributed._numba_threads()
+    return numba.get_num_threads()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=64)
+    ap.add_argument("--samples", type=int, default=256)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--spikes", type=float, default=3000, help="mean input spikes per sample (SHD's test set: ~8,000)")
     ap.add_argument("--json", action="store_true")
@@ -79,8 +89,11 @@ def main() -> None:
     t_enter, session = timed(ctx.__enter__)
     try:
         t_warm, _ = timed(lambda: distributed.sweep(session, source, *sweep_args, limit=BATCH * args.workers, batch_size=BATCH))
+        threads = session.client.gather(session.client.submit(_task_numba_threads, pure=False))
         n_default = []
-        t_dist, dist = timed(lambda: distributed.sweep(session, source, *sweep_args, batch_size=BATCH, progress=lambda d, n: n_default.append(n)))
+        with get_task_stream(client=session.client) as stream:
+            t_dist, dist = timed(lambda: distributed.sweep(session, source, *sweep_args, batch_size=BATCH, progress=lambda d, n: n_default.append(n)))
+        computing = sum(x["stop"] - x["start"] for task in stream.data for x in task["startstops"] if x["action"] == "compute")
         n_small = []
         t_small, _ = timed(lambda: distributed.sweep(session, source, *sweep_args, batch_size=BATCH, chunk_samples=BATCH,
                                                      progress=lambda d, n: n_small.append(n)))  # fmt: skip
@@ -111,6 +124,9 @@ def main() -> None:
         "speedup_vs_serial": t_serial / t_dist,
         "speedup_vs_serial_1_thread": t_serial1 / t_dist,
         "speedup_vs_serial_incl_start": t_serial / (t_dist + t_start + t_enter),
+        "numba_threads_per_worker": threads,
+        "worker_compute_s": computing,
+        "idle_worker_time_per_chunk_s": (args.workers * t_dist - computing) / chunks,
         "overhead_per_chunk_s": (t_small - t_dist) / (chunks_small - chunks) if chunks_small != chunks else None,
         "empty_task_round_trip_s": t_empty / 200,
         "csv_identical": identical,
@@ -125,6 +141,8 @@ def main() -> None:
         print(f"--workers {args.workers}: start {t_start + t_enter:.2f} s, warm-up {t_warm:.2f} s")
         print(f"--workers {args.workers}, {chunks:3d} chunks        {t_dist:8.2f} s   speedup {result['speedup_vs_serial']:.2f}x "
               f"(vs 1 thread {result['speedup_vs_serial_1_thread']:.2f}x; with start-up {result['speedup_vs_serial_incl_start']:.2f}x)")  # fmt: skip
+        print(f"  chunks' compute time on the workers {computing:.2f} s ({computing / t_serial1:.2f}x the 1-thread serial run), "
+              f"idle worker time {result['idle_worker_time_per_chunk_s'] * 1e3:.0f} ms per chunk; Numba threads per worker {threads}")  # fmt: skip
         print(f"--workers {args.workers}, {chunks_small:3d} chunks        {t_small:8.2f} s")
         oh = result["overhead_per_chunk_s"]
         print(f"overhead per chunk             {oh * 1e3 if oh is not None else float('nan'):8.1f} ms  "

@@ -90,16 +90,21 @@ def connect(address: str | None = None, workers: int | None = None, connect_time
     if (address is None) == (workers is None):
         raise EvsimError("give either --cluster ADDRESS or --workers N, not both")
     distributed = _dask()
+    import dask
+
     cluster = None
     if workers is not None:
         if workers < 1:
             raise EvsimError(f"--workers must be at least 1, got {workers}")
         # One task thread per process; Numba's threads share out the cores among the processes.
         threads = max(1, (os.cpu_count() or 1) // workers)
-        cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-            silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)},
-        )  # fmt: skip
+        # Dask's statistical profiler samples the task thread every 10 ms; measured, it slows the
+        # kernels by up to a third (bench/cluster.py), so evsim's own workers run without it.
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)},
+            )  # fmt: skip
         address = cluster.scheduler_address
     try:
         try:
@@ -216,7 +221,18 @@ def _worker_state(job: Job) -> tuple:
 
 
 def _run_chunk(job: Job, setting: int, offset: int, limit: int) -> Any:
+    _numba_threads()
     return job.chunk(_worker_state(job), setting, offset, limit)
+
+
+def _numba_threads() -> None:
+    """Honour NUMBA_NUM_THREADS even when it was set after Numba was imported (a local cluster's
+    workers get it from their nanny once running).  Numba's setting is per calling thread."""
+    import numba
+
+    wanted = os.environ.get("NUMBA_NUM_THREADS")
+    if wanted and wanted.isdigit() and numba.get_num_threads() != int(wanted):
+        numba.set_num_threads(max(1, min(int(wanted), numba.config.NUMBA_NUM_THREADS)))
 
 
 # ---- on the client -------------------------------------------------------------------------------
