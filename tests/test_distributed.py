@@ -176,3 +176,20 @@ def test_cli_unreachable_scheduler(cli):
 def test_cli_cluster_and_workers_together(cli):
     code, out, err = cli("audit", "--task", "ecg-synthetic", "--n", "2", "--profile", "loihi", "--cluster", "tcp://127.0.0.1:9", "--workers", "2")
     assert code == 2 and "not both" in err and len(err.strip().splitlines()) == 1
+
+
+def test_serial_commands_do_not_import_dask():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from evsim.cli import main\n"
+        "try:\n"
+        "    main(['sweep', '--task', 'ecg-synthetic', '--n', '2', '--profile', 'loihi', '--weight-bits', '8', '--json'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed') or m == 'evsim.distributed'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
