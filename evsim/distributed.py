@@ -98,8 +98,8 @@ def connect(address: str | None = None, workers: int | None = None, connect_time
             raise EvsimError(f"--workers must be at least 1, got {workers}")
         # One task thread per process; Numba's threads share out the cores among the processes.
         threads = max(1, (os.cpu_count() or 1) // workers)
-        # Dask's statistical profiler samples the task thread every 10 ms; measured, it slows the
-        # kernels by up to a third (bench/cluster.py), so evsim's own workers run without it.
+        # Dask's statistical profiler samples the task thread every 10 ms; on the SHD sweep of
+        # bench/cluster.py with one worker it made the chunks ~30% slower, so evsim's workers skip it.
         with dask.config.set({"distributed.worker.profile.enabled": False}):
             cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
@@ -265,7 +265,11 @@ def _execute(session: Session, job: Job, chunks: list[tuple[int, int, int]], pro
         for fut in as_completed(futures):
             i = index[fut.key]
             if fut.status == "error":
-                raise fut.exception()
+                exc = fut.exception()
+                if type(exc).__name__ == "KilledWorker":  # Dask gave up after its allowed retries
+                    _, o, n = chunks[i]
+                    raise EvsimError(f"chunk {i} (samples {o}..{o + n - 1}) killed every worker that ran it: out of memory? try a smaller --batch-size") from None
+                raise exc
             if i in done:  # as_completed yields each future once; a second result would be a bug
                 raise RuntimeError(f"chunk {i} finished twice")
             results[i] = fut.result()
