@@ -3,6 +3,7 @@
 The serial functions are the reference: each distributed result must be the same report (timing
 aside) and the same CSV bytes.  Small but real: the shipped ECG model on the built-in synthetic
 ECG, cut into chunks of a batch or two so that every run spans several workers and chunks.
+Dask comes with the test extra (the cluster extra's packages): without it these tests fail.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("distributed", reason="the cluster extra (pip install 'evsim[cluster]') is not installed")
+from datagen import random_spikes, write_spike_file
 
-from datagen import random_spikes, write_spike_file  # noqa: E402
-
-from evsim import api, distributed  # noqa: E402
-from evsim import audit as hwapi  # noqa: E402
-from evsim.cli import _json_default, shipped_model  # noqa: E402
-from evsim.errors import EvsimError  # noqa: E402
+from evsim import api, distributed
+from evsim import audit as hwapi
+from evsim.cli import _json_default, shipped_model
+from evsim.errors import EvsimError
 
 N, BATCH = 8, 2
 SOURCE = distributed.Source(str(shipped_model()), "ecg-synthetic", None, (("n", N),))
