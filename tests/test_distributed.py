@@ -131,7 +131,7 @@ def shd_with_bad_sample(tmp_path: Path, bad: int, n: int = 8) -> tuple[Path, Pat
     net = tiny_network(
         n_inputs=700,
         layers=[Layer("h", 3, "alif", tau_m=np.full(3, 20.0), tau_adp=np.full(3, 100.0), beta=1.8, b_j0=0.1),
-                Layer("o", 20, "leaky-integrator", tau_m=np.full(20, 3.0))],
+                Layer("o", 20, "li", tau_mem=np.full(20, 3.0))],
         projections=[Projection("input", "h", rng.normal(size=(3, 700)), np.zeros(3), 0),
                      Projection("h", "o", rng.normal(size=(20, 3)), np.zeros(20), 0)],
     )  # fmt: skip
