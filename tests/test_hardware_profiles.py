@@ -12,7 +12,7 @@ import pytest
 from evsim.errors import EvsimError
 from evsim.hardware.profile import load_profile, shipped_profiles
 
-SHIPPED = ["cmos45-fp32", "cmos45-int32", "ideal", "loihi", "xylo"]
+SHIPPED = ["cmos45-fp32", "cmos45-int32", "ideal", "loihi", "loihi2", "xylo"]
 
 
 def profile_text(name: str) -> str:
