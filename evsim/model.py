@@ -233,6 +233,11 @@ class Network:
     discretization: str = "exact"  # "exact": exp(-dt/tau); "euler": 1 - dt/tau
     metadata: dict[str, Any] = field(default_factory=dict)
     golden: list[GoldenRecord] = field(default_factory=list)
+    # Periodic restarts (lava-dl netx's reset_interval): before its update at step t (0-based), a
+    # layer's membrane v and synaptic current i are set to 0 when (t + 1) % reset_interval ==
+    # reset_offsets[layer] % reset_interval (hardware time counts from 1).  0: never.
+    reset_interval: int = 0
+    reset_offsets: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -249,6 +254,16 @@ class Network:
             raise EvsimError(f"network: discretization must be one of {', '.join(DISCRETIZATIONS)}, got {self.discretization!r}")
         if not self.layers:
             raise EvsimError("network: no layers")
+        if isinstance(self.reset_interval, bool) or int(self.reset_interval) != self.reset_interval or self.reset_interval < 0:
+            raise EvsimError(f"network: reset_interval must be an integer >= 0 (0: never), got {self.reset_interval!r}")
+        self.reset_interval = int(self.reset_interval)
+        names = {layer.name for layer in self.layers}
+        for name, off in self.reset_offsets.items():
+            if name not in names:
+                raise EvsimError(f"network: reset offset for '{name}', which is not a layer")
+            if isinstance(off, bool) or int(off) != off or off < 0:
+                raise EvsimError(f"network: reset offset of layer '{name}' must be an integer >= 0, got {off!r}")
+        self.reset_offsets = {k: int(v) for k, v in self.reset_offsets.items()}
         order = {}
         for i, layer in enumerate(self.layers):
             if layer.name in order:
@@ -293,6 +308,12 @@ class Network:
                     f"golden record: input width {g.input.shape[1]} / output width {g.output.shape[1]} "
                     f"do not fit the network ({self.n_inputs} inputs, readout size {ro_layer.size})"
                 )
+
+    def reset_phases(self) -> np.ndarray:
+        """(layers,) int64: the (t + 1) % reset_interval at which each layer restarts (0 when
+        reset_interval is 0, where nothing restarts)."""
+        n = self.reset_interval
+        return np.array([self.reset_offsets.get(layer.name, 0) % n if n else 0 for layer in self.layers], dtype=np.int64)
 
     def layer_index(self, name: str) -> int:
         for i, layer in enumerate(self.layers):

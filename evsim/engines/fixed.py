@@ -181,6 +181,8 @@ def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = Tr
             bias = np.broadcast_to(rec.bias[s], (n, sizes[li]))
             current, n_cur = _accumulate(bias, contribs, cur_lo, cur_hi, cur_wrap)
             ovf[:, li, 0] += n_cur
+            if rec.reset_interval and (t + 1) % rec.reset_interval == rec.layer_reset[li]:
+                v[li], syn[li] = np.zeros_like(v[li]), np.zeros_like(syn[li])  # a periodic restart
             step_fixed = neurons.STEPS[int(rec.layer_code[li])][1]
             v[li], syn[li], a[li], s_prev[li], o_mem, o_adp, o_thr, o_cur = step_fixed(
                 tuple(rec.coef[s].T), rec.layer_opts[li], d, v[li], syn[li], a[li], s_prev[li], current

@@ -19,8 +19,10 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ..neurons import alif, cuba_li, cuba_lif, li, lif
+from ..neurons import STEP_CODES, alif, cuba_li, cuba_lif, lava, li, lif
 from .kernels import ALIF, CUBA_LI, CUBA_LIF, LIF
+
+LAVA = STEP_CODES["lava"]
 
 OVF_CURRENT, OVF_MEMBRANE, OVF_ADAPTATION, OVF_THRESHOLD = 0, 1, 2, 3
 N_OVF = 4
@@ -50,6 +52,8 @@ def _neuron_step_fixed(code, c, o, d, v, i, a, s, I):
         return cuba_lif.step_fixed(c, o, d, v, i, a, s, I)
     if code == CUBA_LI:
         return cuba_li.step_fixed(c, o, d, v, i, a, s, I)
+    if code == LAVA:
+        return lava.step_fixed(c, o, d, v, i, a, s, I)
     return li.step_fixed(c, o, d, v, i, a, s, I)
 
 
@@ -135,6 +139,10 @@ def run_sample(net, k, events, out, record):
                     ev[p] += n_ev
                     ac_s[p] += n_ev * n_tgt
             ovf[li, OVF_CURRENT] += n_ovf
+            if net.reset_interval > 0 and (t + 1) % net.reset_interval == net.layer_reset[li]:
+                for i in range(lo, hi):  # a periodic restart (Network.reset_interval)
+                    v[i] = 0
+                    syn[i] = 0
             out.neuron_updates[k, li] += hi - lo
             code = net.layer_code[li]
             lo_ = net.layer_opts  # the options as a tuple of scalars: no view, no reference count

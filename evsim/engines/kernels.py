@@ -186,6 +186,10 @@ def run_sample(net, k, events, start, out, record):
                     ev[p] += n_ev
                     ac_s[p] += n_ev * n_tgt
             # -- update every neuron of the layer (the bias reaches each one every step)
+            if net.reset_interval > 0 and (t + 1) % net.reset_interval == net.layer_reset[li]:
+                for i in range(lo, hi):  # a periodic restart (Network.reset_interval)
+                    v[i] = 0.0
+                    syn[i] = 0.0
             out.neuron_updates[k, li] += hi - lo
             lo_ = net.layer_opts  # the options as a tuple of scalars: no view, no reference count
             opts = (lo_[li, 0], lo_[li, 1], lo_[li, 2], lo_[li, 3], lo_[li, 4], lo_[li, 5])

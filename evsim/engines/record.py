@@ -10,7 +10,9 @@ projections.  Synapses: projection p's weight matrix (targets x sources) is stor
 one contiguous row of `n_tgt` target weights per source neuron, all projections concatenated in
 `w`; `nnz` holds each row's number of non-zero weights (for the `ac` and `mac` counts).  Each
 layer's incoming projections are listed, in summation order, as in_proj[in_ptr[l]:in_ptr[l+1]].
-`ring_size` = largest delay + 1: the event queue's slots.
+`ring_size` = largest delay + 1: the event queue's slots.  `reset_interval` and `layer_reset`:
+a layer's v and i are zeroed before its update at step t when (t + 1) % reset_interval ==
+layer_reset[layer] (Network.reset_interval; 0: never).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class NetworkRecord(NamedTuple):
     in_ptr: np.ndarray
     in_proj: np.ndarray
     ring_size: int
+    reset_interval: int
+    layer_reset: np.ndarray  # (layers,) int64
 
 
 class FixedRecord(NamedTuple):
@@ -82,6 +86,8 @@ class FixedRecord(NamedTuple):
     in_ptr: np.ndarray
     in_proj: np.ndarray
     ring_size: int
+    reset_interval: int
+    layer_reset: np.ndarray  # (layers,) int64
 
 
 def _synapses(weights: list[np.ndarray], targets: list[int], n_layers: int, dtype) -> dict:
@@ -129,6 +135,8 @@ def _layers(network: Network) -> dict:
         p_tgt=np.array([index[p.target] for p in projections], dtype=np.int64),
         p_delay=np.array([p.delay for p in projections], dtype=np.int64),
         ring_size=network.max_delay + 1,
+        reset_interval=network.reset_interval,
+        layer_reset=network.reset_phases(),
     )
 
 
@@ -150,15 +158,19 @@ def prepare(network: Network) -> NetworkRecord:
 
 
 def fixed_record(network: Network, coef: np.ndarray, bias: np.ndarray, a0: np.ndarray, unit: np.ndarray,
-                 arith: np.ndarray, weights: list[np.ndarray], layer_code: np.ndarray | None = None) -> FixedRecord:
+                 arith: np.ndarray, weights: list[np.ndarray], layer_code: np.ndarray | None = None,
+                 layer_opts: np.ndarray | None = None) -> FixedRecord:
     """The integer record of `network`'s structure with the quantizer's integers.
 
-    weights[p]: projection p's (n_tgt, n_src) int64 values added per event.  layer_code: the
-    integer step family per layer (default: each type's own; a profile may choose a chip's).
+    weights[p]: projection p's (n_tgt, n_src) int64 values added per event.  layer_code and
+    layer_opts: the integer step family per layer and its option row (default: each type's own;
+    a profile may choose a chip's).
     """
     base = _layers(network)
     if layer_code is not None:
         base["layer_code"] = np.asarray(layer_code, dtype=np.int64)
+    if layer_opts is not None:
+        base["layer_opts"] = np.asarray(layer_opts, dtype=np.int64)
     syn = _synapses(weights, list(base["p_tgt"]), len(network.layers), np.int64)
     as64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
     return FixedRecord(coef=as64(coef), bias=as64(bias), a0=as64(a0), unit=np.ascontiguousarray(unit, dtype=np.float64),

@@ -49,6 +49,7 @@ def simulate(
     ro = index[network.readout.layer]
     trace = np.zeros((n, steps, layers[ro].size))
     max_delay = network.max_delay
+    phases = network.reset_phases()
 
     for t in range(steps):
         for li, layer in enumerate(layers):
@@ -64,6 +65,8 @@ def simulate(
                     if src is None:
                         continue
                 current += src @ p.weight.T
+            if network.reset_interval and (t + 1) % network.reset_interval == phases[li]:
+                v[li], syn[li] = np.zeros_like(v[li]), np.zeros_like(syn[li])  # a periodic restart
             coef = tuple(rec.coef[sl[li]].T)  # coef[k]: column k, one value per neuron
             v[li], syn[li], adp[li], s_prev[li] = layer.type.step(
                 coef, rec.layer_opts[li], v[li], syn[li], adp[li], s_prev[li], current

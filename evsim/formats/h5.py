@@ -36,6 +36,9 @@ def save_network(network: Network, path: str | Path) -> None:
         f.attrs["dt"] = float(network.dt)
         f.attrs["discretization"] = network.discretization
         f.attrs["metadata"] = json.dumps(network.metadata, sort_keys=True)
+        if network.reset_interval:
+            f.attrs["reset_interval"] = network.reset_interval
+            f.attrs["reset_offsets"] = json.dumps(network.reset_offsets, sort_keys=True)
         layers = f.create_group("layers")
         layers.attrs["order"] = json.dumps([layer.name for layer in network.layers])
         for layer in network.layers:
@@ -300,7 +303,21 @@ def _read(r: _Reader) -> Network:
         discretization="exact" if version == 1 else r.attr("/", "discretization", str),
         metadata=metadata,
         golden=golden,
+        **_read_resets(r),
     )
+
+
+def _read_resets(r: _Reader) -> dict:
+    """reset_interval and reset_offsets (optional attributes: absent means never)."""
+    if "reset_interval" not in r.f.attrs:
+        return {}
+    try:
+        offsets = json.loads(r.attr("/", "reset_offsets", str))
+    except json.JSONDecodeError:
+        raise r.fail("/", "attribute 'reset_offsets' is not valid JSON") from None
+    if not isinstance(offsets, dict):
+        raise r.fail("/", "attribute 'reset_offsets' must be a JSON object")
+    return {"reset_interval": r.attr("/", "reset_interval", int), "reset_offsets": offsets}
 
 
 def _read_layer_init(r: _Reader, where: str) -> LayerInit:

@@ -151,7 +151,7 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
     if lim.input_channels is not None and network.n_inputs > lim.input_channels:
         violations.append(Violation(None, "input_channels", network.n_inputs, lim.input_channels))
     for layer in network.layers:
-        if layer.neuron not in lim.neuron_types:
+        if layer.neuron not in lim.neuron_types and layer.neuron not in profile.dynamics.emulated_types:
             violations.append(
                 Violation(layer.name, "neuron_types", layer.neuron, list(lim.neuron_types), "the chip has no such neuron model")
             )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvsimError
-from ..neurons import ALIASES, NEURON_TYPES
+from ..neurons import ALIASES, CHIP_STEPS, NEURON_TYPES
 
 ARITHMETIC = ("float", "fixed")
 GRANULARITY = ("layer", "projection", "neuron")
@@ -85,6 +85,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class DynamicsSpec:
+    """How the chip's neurons and synapses compute, beyond widths (fixed profiles)."""
+
+    integer_step: str = ""  # a chip's own integer step (evsim.neurons.CHIP_STEPS) for the layers it holds natively
+    min_delay: int = 0  # a projection delivers no earlier than this many steps after the spike
+    emulated_types: tuple[str, ...] = ()  # types the chip has no neuron for that still run, flagged as emulations
+
+
+@dataclass(frozen=True)
 class EnergySpec:
     """Energy per operation in picojoules; None where the profile gives no figure."""
 
@@ -119,6 +128,7 @@ class Profile:
     decay: DecaySpec = field(default_factory=DecaySpec)
     limits: Limits = field(default_factory=Limits)
     energy: EnergySpec = field(default_factory=EnergySpec)
+    dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
     sources: tuple[str, ...] = ()
     path: str = ""
 
@@ -151,6 +161,7 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["limits"]["neuron_types"] = list(self.limits.neuron_types)
+        d["dynamics"]["emulated_types"] = list(self.dynamics.emulated_types)
         if self.weights.exponent is not None:
             d["weights"]["exponent"] = list(self.weights.exponent)
         d["sources"] = list(self.sources)
@@ -200,7 +211,7 @@ def _no_unknown(table: dict, allowed, where: str) -> None:
 
 def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
     """Build and check a Profile from a parsed TOML document."""
-    top = {"name", "description", "arithmetic", "float_bits", "source", "sources", "weights", "state", "decay", "limits", "energy"}
+    top = {"name", "description", "arithmetic", "float_bits", "source", "sources", "weights", "state", "decay", "limits", "energy", "dynamics"}
     _no_unknown(doc, top, where)
     name = doc.get("name")
     if not isinstance(name, str) or not name:
@@ -298,8 +309,21 @@ def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
     if energy.defined and not energy.source:
         raise EvsimError(f"{where} [energy]: 'source' must say where the figures come from")
 
-    if arithmetic == "float" and any(k in doc for k in ("weights", "state", "decay")):
-        raise EvsimError(f"{where}: a float profile takes no [weights], [state] or [decay] tables")
+    dyn = _table(doc, "dynamics", where)
+    _no_unknown(dyn, {f.name for f in dataclasses.fields(DynamicsSpec)} | {"source"}, f"{where} [dynamics]")
+    step = dyn.get("integer_step", "")
+    if step and step not in CHIP_STEPS:
+        raise EvsimError(f"{where} [dynamics]: integer_step must be one of {', '.join(CHIP_STEPS)}, got {step!r}")
+    emulated = dyn.get("emulated_types", [])
+    if not isinstance(emulated, list) or not all(isinstance(t, str) and ALIASES.get(t, t) in NEURON_TYPES for t in emulated):
+        raise EvsimError(f"{where} [dynamics]: emulated_types must be a list of registered neuron types ({', '.join(NEURON_TYPES)})")
+    dynamics = DynamicsSpec(
+        integer_step=step,
+        min_delay=_check_int(dyn.get("min_delay", 0), 0, 64, f"{where} [dynamics]: min_delay"),
+        emulated_types=tuple(dict.fromkeys(ALIASES.get(t, t) for t in emulated)),
+    )
+    if arithmetic == "float" and any(k in doc for k in ("weights", "state", "decay", "dynamics")):
+        raise EvsimError(f"{where}: a float profile takes no [weights], [state], [decay] or [dynamics] tables")
     if arithmetic == "fixed" and "float_bits" in doc:
         raise EvsimError(f"{where}: float_bits is for float profiles (a fixed profile's widths are in [weights] and [state])")
     float_bits = doc.get("float_bits", 64)
@@ -315,6 +339,7 @@ def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
         decay=decay,
         limits=limits,
         energy=energy,
+        dynamics=dynamics,
         sources=tuple(sources),
     )
 

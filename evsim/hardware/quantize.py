@@ -31,7 +31,8 @@ import numpy as np
 from ..engines.fixed import DECAY_KIND, DECAY_ROUND
 from ..engines.record import FixedRecord, fixed_record
 from ..errors import EvsimError
-from ..model import Network
+from ..model import Network, Projection
+from ..neurons import CHIP_STEPS, STEP_CODES, step_code
 from ..neurons.base import N_ARITH, FixedContext
 from .profile import Profile
 
@@ -101,6 +102,10 @@ def quantize(network: Network, profile: Profile) -> Quantized:
         "membrane": signed_range(sspec.membrane_bits),
         "adaptation": signed_range(sspec.adaptation_bits),
     }
+    network, raised = with_min_delay(network, profile.dynamics.min_delay)
+    chip = CHIP_STEPS.get(profile.dynamics.integer_step)
+    conv = chip.convention(network.metadata) if chip is not None else "evsim"
+    codes, opts, emulated = [], [], {}
     n_proj = len(network.projections)
     mantissas: list[np.ndarray | None] = [None] * n_proj
     shifts: list[np.ndarray | None] = [None] * n_proj
@@ -118,8 +123,12 @@ def quantize(network: Network, profile: Profile) -> Quantized:
         is_readout = layer.name == network.readout.layer
         done: dict = {}
 
-        def unit(gain: np.ndarray) -> np.ndarray:
-            """Quantize the incoming weights and biases scaled by `gain`; return the state unit."""
+        def unit(gain: np.ndarray, q: float | None = None, rounding: str | None = None) -> np.ndarray:
+            """Quantize the incoming weights and biases scaled by `gain`; return the state unit.
+
+            q: a unit fixed by the network's origin (a chip's convention) instead of one chosen
+            from the weights: the weights then take exponent 0, rounded by `rounding`.
+            """
             gain = np.broadcast_to(np.asarray(gain, dtype=np.float64), (size,))
             w_eff = {pi: gain[:, None] * network.projections[pi].weight for pi in incoming}
             bias_eff = gain * sum(network.projections[pi].bias for pi in incoming)
@@ -132,10 +141,17 @@ def quantize(network: Network, profile: Profile) -> Quantized:
                 thr = np.abs(layer.params[t.threshold]).max() if t.threshold else 0.0
                 layer_max = float(max(np.abs(bias_eff).max(), thr, 1e-30))
                 row_max = np.full(size, layer_max)
-            steps, exps, q = _weight_steps(granularity, incoming, w_eff, row_max, layer_max, size, wspec, wmax, profile)
+            if q is None:
+                steps, exps, q = _weight_steps(granularity, incoming, w_eff, row_max, layer_max, size, wspec, wmax, profile)
+            else:
+                granularity = "fixed by the network's origin"
+                step = np.full(size, q * 2.0**wspec.shift)
+                steps = {pi: step for pi in incoming}
+                exps = {pi: np.zeros(size, dtype=np.int64) for pi in incoming}
+                q = np.full(size, q)
             clipped = zeroed = total = 0
             for pi in incoming:
-                m = round_mode(w_eff[pi] / steps[pi][:, None], wspec.rounding)
+                m = round_mode(w_eff[pi] / steps[pi][:, None], rounding or wspec.rounding)
                 clipped += int(np.count_nonzero(np.abs(m) > wmax))
                 m = np.clip(m, -wmax, wmax).astype(np.int64)
                 zeroed += int(np.count_nonzero((m == 0) & (network.projections[pi].weight != 0)))
@@ -143,7 +159,7 @@ def quantize(network: Network, profile: Profile) -> Quantized:
                 sh = (wspec.shift + exps[pi]).astype(np.int64)
                 mantissas[pi], shifts[pi], addends[pi] = m, sh, m << sh[:, None]
             bias, bias_clip = fit(bias_eff / q, "current")
-            done.update(q=q, bias=bias, bias_clip=bias_clip, steps=steps, exps=exps, granularity=granularity,
+            done.update(q=q, bias=bias, bias_clip=bias_clip, bias_eff=bias_eff, steps=steps, exps=exps, granularity=granularity,
                         weights={"total": total, "zeroed_by_rounding": zeroed, "clipped": clipped})
             return q
 
@@ -153,8 +169,27 @@ def quantize(network: Network, profile: Profile) -> Quantized:
             n_clip = int(np.count_nonzero((r < lo) | (r > hi)))
             return np.clip(r, lo, hi).astype(np.int64), n_clip
 
-        fl = t.fixed(layer.params, layer.options, network.dt, network.discretization,
-                     FixedContext(decay=lambda x: decay_codes(x, profile), unit=unit, fit=fit))
+        def take_bias() -> np.ndarray:
+            """The incoming projections' summed bias (times the gain, real units), taken out of
+            the current: for a chip that adds its bias to another state (Lava: to v)."""
+            done["bias"], done["bias_clip"] = np.zeros(size, np.int64), 0
+            return done["bias_eff"]
+
+        ctx = FixedContext(decay=lambda x: decay_codes(x, profile), unit=unit, fit=fit, mantissa=mantissa, take_bias=take_bias)
+        why = None
+        if chip is not None:
+            biased = any(np.any(network.projections[pi].bias != 0) for pi in incoming)
+            why = chip.native(layer, biased)
+        if chip is not None and why is None:
+            fl = chip.fixed(layer, network.dt, network.discretization, ctx, conv)
+            codes.append(STEP_CODES[profile.dynamics.integer_step])
+            opts.append(chip.option_row(layer))
+        else:
+            fl = t.fixed(layer.params, layer.options, network.dt, network.discretization, ctx)
+            codes.append(step_code(t))
+            opts.append(t.option_codes(layer.options))
+            if chip is not None:
+                emulated[layer.name] = {"type": t.name, "why": why}
         q = done["q"]
         per["coef"].append(fl.coef)
         per["bias"].append(done["bias"])
@@ -176,8 +211,11 @@ def quantize(network: Network, profile: Profile) -> Quantized:
             "clipped": {"bias": done["bias_clip"], **fl.clipped},
             "decay": "multiplier" if profile.decay.kind == "multiplier" else "shift",
         }
+        if chip is not None:
+            report["integer_step"] = f"{layer.neuron}'s own (an emulation)" if layer.name in emulated else profile.dynamics.integer_step
         if t.threshold:
-            report["theta"] = rng(fl.coef[:, _theta_column(t)])
+            column = chip.VTH if chip is not None and layer.name not in emulated else _theta_column(t)
+            report["theta"] = rng(fl.coef[:, column])
         if alpha_hw is not None:
             with np.errstate(divide="ignore"):
                 tau_hw = np.where(alpha_hw > 0, -network.dt / np.log(np.where(alpha_hw > 0, alpha_hw, 1.0)), 0.0)
@@ -197,6 +235,8 @@ def quantize(network: Network, profile: Profile) -> Quantized:
         unit=np.concatenate(per["unit"]),
         arith=arith,
         weights=addends,
+        layer_code=np.array(codes, dtype=np.int64),
+        layer_opts=np.stack(opts).astype(np.int64),
     )
     return Quantized(
         record=record,
@@ -210,8 +250,32 @@ def quantize(network: Network, profile: Profile) -> Quantized:
             "state_bits": {"membrane": sspec.membrane_bits, "current": sspec.current_bits, "adaptation": sspec.adaptation_bits},
             "rounding": wspec.rounding,
             "layers": layer_reports,
+            **({} if chip is None else {
+                "integer_step": profile.dynamics.integer_step,
+                "convention": conv,
+                "emulated": emulated,
+            }),
+            **({"delays_raised": raised} if raised else {}),
         },
     )
+
+
+def mantissa(values, shift: int, lo: int, hi: int, rounding: str = "nearest") -> tuple[np.ndarray, int]:
+    """values rounded to multiples of 2^shift whose mantissas lie in [lo, hi] (clipped; the
+    number clipped): a chip constant held as mantissa << shift (Lava's vth, bias)."""
+    m = round_mode(np.asarray(values, dtype=np.float64) / 2.0**shift, rounding)
+    n_clip = int(np.count_nonzero((m < lo) | (m > hi)))
+    return np.clip(m, lo, hi).astype(np.int64) << shift, n_clip
+
+
+def with_min_delay(network: Network, min_delay: int) -> tuple[Network, list[str]]:
+    """The network as a chip that delivers no earlier than `min_delay` steps after a spike runs
+    it (Lava's Dense: the next step), and the projections whose delay that raised."""
+    raised = [p.label for p in network.projections if p.delay < min_delay]
+    if not raised:
+        return network, []
+    projections = [p if p.delay >= min_delay else Projection(p.source, p.target, p.weight, p.bias, min_delay) for p in network.projections]
+    return network.replace(projections=projections), raised
 
 
 def _theta_column(t) -> int:

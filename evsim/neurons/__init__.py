@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvsimError
-from . import alif, cuba_li, cuba_lif, integrate_fire, li, lif
+from . import alif, cuba_li, cuba_lif, integrate_fire, lava, li, lif
 from .base import DISCRETIZATIONS, N_COEF, N_OPT, NeuronType, kernel_functions
 
 TYPES: dict[str, NeuronType] = {t.name: t for t in (
@@ -33,6 +33,10 @@ STEP_CODES = {"alif": 0, "lif": 1, "li": 2, "cuba-lif": 3, "cuba-li": 4}  # kern
 NEURON_TYPES = tuple(TYPES)
 # the float64 and fixed-point step of each step family (what the dense reference engines call)
 STEPS = {code: next((t.step, t.step_fixed) for t in TYPES.values() if t.kernel == kernel) for kernel, code in STEP_CODES.items()}
+# chips' own integer steps (a profile's `integer_step`): fixed point only, no type of their own
+CHIP_STEPS = {"lava": lava}
+STEP_CODES["lava"] = 5
+STEPS[STEP_CODES["lava"]] = (None, lava.step_fixed)
 
 
 def get(name: str, where: str = "layer") -> NeuronType:

@@ -100,11 +100,18 @@ class FixedContext:
     and returns the state unit q (size,), the real value of one LSB;
     fit(values, which) -> (values rounded to int64 and clipped to the state width `which`,
     one of 'membrane', 'current', 'adaptation'; the number clipped).
+    mantissa(values, shift, lo, hi, rounding) -> (values rounded to multiples of 2^shift with
+    mantissas clipped to [lo, hi]; the number clipped): a chip's constant held as a mantissa.
+    take_bias() -> the incoming projections' summed bias (gain applied, real units), removed from
+    the current, for a chip that adds its bias to another state.  A chip's integer step may
+    also pass `unit` a unit fixed by the network's origin (evsim/neurons/lava.py).
     """
 
     decay: Callable
     unit: Callable
     fit: Callable
+    mantissa: Callable | None = None
+    take_bias: Callable | None = None  # () -> the projections' bias (gain applied, real units), out of the current
 
 
 @dataclass(frozen=True)
