@@ -12,8 +12,8 @@ The layout (lava-dl `src/lava/lib/dl/netx/README.md`, a copy in tests/data/lava-
     simulation/{Ts, tSample}
 
 This module reads such a file into plain records (`NetxFile`: integers as the file holds them)
-and writes them back; `evsim.formats.netx_model` (phase 2) converts between these records and
-evsim's model.  What netx does with the fields, from lava-dl's `netx/hdf5.py` and Lava's bit-
+and writes them back, and converts between those records and evsim's model (`import_netx`,
+`export_netx`).  What netx does with the fields, from lava-dl's `netx/hdf5.py` and Lava's bit-
 accurate models (docs/hardware.md, "Loihi, bit for bit"):
 
 - `type` is a length-1 array of fixed-width ASCII (`S10`), read as its first element.
@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvsimError
+from ..model import INPUT, Layer, Network, Projection, Readout
 
 SUPPORTED_LAYERS = ("input", "flatten", "dense", "dense_rec")
 KNOWN_LAYERS = SUPPORTED_LAYERS + ("conv", "pool", "convT", "unpool", "average", "concat", "dense_comp")
@@ -395,3 +396,111 @@ def write_netx(netx: NetxFile, path: str | Path) -> None:
         sim.create_dataset("Ts", data=np.int64(1 if netx.ts is None else netx.ts))
         if netx.t_sample is not None:
             sim.create_dataset("tSample", data=np.int64(netx.t_sample))
+
+
+# ---- netx records <-> evsim's model ------------------------------------------------------------
+
+ONE = 1 << 12  # Lava's decay_unity: iDecay and vDecay are decays in 1/4096 per step
+WEIGHT_UNIT = 1.0 / 64  # slayer's units: a stored weight w adds w << 6 LSB of 1/4096 to u
+NO_DECAY_TAU = 2.0**40  # a decay of 0 (no leak) as a time constant whose 12-bit code is exactly 4096
+NEVER = 1 << 17  # vThMant of a layer that never spikes (vth << 6 = 2^23, above any 24-bit v)
+
+
+def _tau(decay: np.ndarray) -> np.ndarray:
+    """A netx decay (1/4096 per step) as the euler time constant (dt = 1) with that decay."""
+    d = np.asarray(decay, dtype=np.float64)
+    return np.where(d > 0, ONE / np.maximum(d, 1.0), NO_DECAY_TAU)
+
+
+def _block_positions(netx: NetxFile) -> dict[int, int]:
+    """Each layer's position among the blocks netx's Network generates from the whole file
+    (input with a neuron, conv, dense, dense_rec): the base of its reset offset."""
+    pos, out = 0, {}
+    for layer in netx.layers:
+        out[layer.index] = pos
+        if layer.type in ("conv", "dense", "dense_rec", "dense_comp") or (layer.type == "input" and layer.neuron is not None):
+            pos += 1
+    return out
+
+
+def _extra_delay(layer: NetxLayer, path: str) -> int:
+    if layer.delay is None:
+        return 0
+    d = np.unique(layer.delay)
+    if d.size != 1 or d[0] < 0:
+        raise EvsimError(
+            f"{path}: {layer.where}: per-synapse delays {d.min()}..{d.max()}: evsim projections have one delay each "
+            "(a uniform 'delay' imports)"
+        )
+    return int(d[0])
+
+
+def import_netx(path: str | Path, layers: str | None = None, reset_interval: int = 0, reset_offset: int = 0) -> Network:
+    """A netx file (or its dense sub-stack `layers` = 'A:B') as an evsim network.
+
+    Every dense layer becomes a `cuba-lif` layer (euler, dt = 1, zero reset at the spike, the
+    membrane reading the new current) whose float parameters are Lava's integers in slayer's
+    units, so that the `loihi`/`loihi2` profiles get them back exactly (evsim/neurons/lava.py,
+    convention `netx`):
+
+        tau_syn = 4096 / iDecay, w_in = tau_syn     tau_mem = 4096 / vDecay, r = tau_mem
+        (a decay of 0: tau = 2^40, whose 12-bit code is 4096 and whose float leak is 2^-40)
+        v_threshold = vThMant / 64     weights = w / 64     v_leak = tau_mem * bias / 64
+        each dense connection: delay 1 (Lava's Dense delivers at the next step) + the file's
+        uniform `delay`; a dense_rec layer also feeds itself with delay 1.
+
+    reset_interval (netx's Network argument, not in the file): layer i restarts when hardware
+    time (t + 1) % reset_interval == 1 + reset_offset + its block position in the whole file.
+    """
+    netx = read_netx(path)
+    chosen, n_inputs = select(netx, parse_layers(layers, len(netx.layers)))
+    positions = _block_positions(netx)
+    net_layers, projections, offsets = [], [], {}
+    source, source_size = INPUT, n_inputs
+    for layer in chosen:
+        if layer.type not in ("dense", "dense_rec"):
+            continue
+        name = f"layer{layer.index}"
+        if layer.in_features != source_size:
+            raise EvsimError(
+                f"{netx.path}: {layer.where}: inFeatures {layer.in_features}, but its input has {source_size} values"
+            )
+        n = layer.neuron
+        tau_syn, tau_mem = _tau(n.i_decay), _tau(n.v_decay)
+        bias = np.zeros(layer.size) if layer.bias is None else layer.bias.astype(np.float64)
+        net_layers.append(Layer(
+            name, layer.size, "cuba-lif",
+            tau_syn=tau_syn, w_in=tau_syn, tau_mem=tau_mem, r=tau_mem,
+            v_threshold=n.vth_mant.astype(np.float64) * WEIGHT_UNIT, v_reset=0.0, v_leak=tau_mem * bias * WEIGHT_UNIT,
+            reset="zero", reset_at="same-step", max_spikes=1, update="sequential",
+        ))  # fmt: skip
+        delay = 1 + _extra_delay(layer, netx.path)
+        zeros = np.zeros(layer.size)
+        projections.append(Projection(source, name, layer.weight * WEIGHT_UNIT, zeros, delay))
+        if layer.weight_rec is not None:
+            projections.append(Projection(name, name, layer.weight_rec * WEIGHT_UNIT, zeros, delay))
+        offsets[name] = 1 + reset_offset + positions[layer.index]
+        source, source_size = name, layer.size
+    last = chosen[-1] if chosen[-1].type in ("dense", "dense_rec") else [c for c in chosen if c.neuron is not None][-1]
+    never = bool(np.all(last.neuron.vth_mant >= NEVER - 1))
+    readout = Readout(f"layer{last.index}", "mem" if never else "spike", "per_step" if never else "sum")
+    span = f"{chosen[0].index}..{chosen[-1].index}"
+    notes = [
+        "each dense connection delivers one step late (Lava's Dense); input channel k is element k of "
+        f"layer {chosen[0].index - 1 if chosen[0].index else 0}'s output in netx's flatten order "
+        "(the C-order flattening of its stored (C, H, W) shape)",
+    ]
+    if any(c.neuron is not None and c.neuron.type == "LOIHI" and c.neuron.extra for c in chosen):
+        notes.append("LOIHI neuron fields netx ignores (theta, wgtExp, scaleRho, tauRho) were ignored")
+    return Network(
+        name=Path(path).stem,
+        n_inputs=n_inputs,
+        layers=net_layers,
+        projections=projections,
+        readout=readout,
+        dt=1.0,
+        discretization="euler",
+        reset_interval=reset_interval,
+        reset_offsets=offsets if reset_interval else {},
+        metadata={"netx_import": {"file": str(path), "layers": span, "reset_interval": reset_interval, "notes": notes}},
+    )
