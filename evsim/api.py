@@ -447,6 +447,13 @@ def crosscheck(
 # ---- describe ----------------------------------------------------------------------------
 
 
+def import_netx(path, layers: str | None = None, reset_interval: int = 0, reset_offset: int = 0) -> Network:
+    """A lava-dl netx file (or its dense sub-stack 'A:B') as an evsim network (formats/netx.py)."""
+    from .formats.netx import import_netx as read
+
+    return read(path, layers, reset_interval, reset_offset)
+
+
 def describe(network: Network) -> dict[str, Any]:
     """What `evsim info` prints: layers, parameter ranges, projections, sizes, metadata."""
 

@@ -7,6 +7,7 @@
                  prediction and spike-train agreement, counts, energy per inference (by layer,
                  kind and step), cores, violations, overflows, dense RNN/LSTM/GRU baselines.
     sweep        accuracy against energy over weight (and state) widths.
+    export_netx  a network in a Loihi profile's integers, written as a lava-dl netx file.
 
 Hardware runs start from the all-zero state (a fractional initial spike has no integer
 meaning); the float side of an audit does too, so that the two differ by arithmetic only.
@@ -624,3 +625,27 @@ def sweep_report(
 
 
 __all__ = ["audit", "sweep", "run_profile", "prepare_hardware", "parse_bits", "AuditReport", "SweepReport", "DesignRuleError", "Violation"]
+
+
+# ---- netx export ------------------------------------------------------------------------------
+
+
+def export_netx(network: Network, profile: Profile | str, path: str | Path) -> dict[str, Any]:
+    """Quantize `network` on a Loihi profile and write what lava-dl's netx reads, or raise the
+    design-rule report (hardware/netx_export.py).  Returns a summary of what was written."""
+    from .formats.netx import write_netx
+    from .hardware.netx_export import netx_records
+
+    profile = as_profile(profile)
+    if not profile.fixed:
+        raise EvsimError(f"profile '{profile.name}' runs in float64: netx files hold a Loihi profile's integers (use --profile loihi2)")
+    q = quantize(network, profile)
+    records = netx_records(q)
+    write_netx(records, path)
+    return {
+        "file": str(path),
+        "profile": profile.name,
+        "layers": [{"index": layer.index, "type": layer.type, "neurons": layer.size} for layer in records.layers],
+        "convention": q.report.get("convention"),
+        "delays_raised": q.report.get("delays_raised", []),
+    }

@@ -268,17 +268,52 @@ def neurobench_rows(*blocks: dict[str, Any]) -> list[tuple[str, str]]:
 
 @app.command("import")
 def import_(
-    source: Path = typer.Argument(..., help="a manifest NAME.json (tensors from NAME.npz beside it, or --tensors)"),
+    source: Path = typer.Argument(..., help="a manifest NAME.json (tensors from NAME.npz beside it, or --tensors), or a lava-dl netx file NAME.net"),
     output: Path = typer.Option(..., "--output", "-o", help="the evsim model file to write"),
     tensors: Optional[Path] = typer.Option(None, "--tensors", help="a .npz or PyTorch .pth state_dict"),
+    layers: Optional[str] = typer.Option(None, "--layers", help="netx: import layers A:B (a dense sub-stack; B excluded, as netx's skip_layers=A, num_layers=B)"),
+    reset_interval: int = typer.Option(0, "--reset-interval", min=0, help="netx: restart each layer's state every N steps (netx's reset_interval; 0: never)"),
+    reset_offset: int = typer.Option(0, "--reset-offset", min=0, help="netx: its reset_offset"),
 ):
-    """Convert a checkpoint described by a manifest into an evsim model file."""
+    """Convert a checkpoint (manifest) or a netx network into an evsim model file."""
     from .formats.h5 import save_network
     from .formats.manifest import import_manifest
 
-    network = import_manifest(source, tensors)
+    if source.suffix == ".net":
+        network = api.import_netx(source, layers, reset_interval, reset_offset)
+        for note in network.metadata["netx_import"]["notes"]:
+            err.print(f"note: {note}")
+    else:
+        if layers is not None or reset_interval or reset_offset:
+            raise EvsimError("--layers, --reset-interval and --reset-offset apply to netx files (.net) only")
+        network = import_manifest(source, tensors)
     save_network(network, output)
     err.print(f"wrote {output}: {network.name}, {network.n_neurons} neurons, {len(network.projections)} projections")
+    return 0
+
+
+@app.command()
+def export(
+    weights: Path = typer.Argument(..., help="the evsim model file to export"),
+    output: Path = typer.Option(..., "--output", "-o", help="the netx file to write (NAME.net)"),
+    profile: str = typer.Option("loihi2", "--profile", "-p", help="the Loihi profile whose integers the file holds"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Write a model in a Loihi profile's integers as a lava-dl netx file, or the design rules it breaks."""
+    from . import audit as hwapi
+    from .hardware.mapping import DesignRuleError
+
+    network = load_model(weights)
+    try:
+        summary = hwapi.export_netx(network, profile, output)
+    except DesignRuleError as exc:
+        return _design_rule_exit(exc, as_json)
+    if as_json:
+        emit_json(summary)
+        return 0
+    err.print(f"wrote {output}: netx, {len(summary['layers']) - 1} dense layer(s), Lava's integers of profile {summary['profile']}")
+    for p in summary["delays_raised"]:
+        err.print(f"note: {p} delivers one step later (delay 1): Lava's Dense delivers at the next step")
     return 0
 
 
