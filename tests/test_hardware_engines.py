@@ -4,6 +4,8 @@ narrow enough to saturate and wrap; a scalar transcription of docs/hardware.md a
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -212,8 +214,13 @@ def test_ecg_accuracy_under_hardware_profiles(paper_network, ecg_test):
     """QTDB test set from zeros; float64 scores 83.17% (tests/test_ecg_run.py)."""
     net = paper_network("ecg_icons2020")
     acc = {}
-    for name in ("loihi", "xylo", "cmos45-int32"):
-        q = quantize(net, load_profile(name))
+    loihi = load_profile("loihi")
+    profiles = {name: load_profile(name) for name in ("loihi", "xylo", "cmos45-int32")}
+    # Loihi's arithmetic alone (same-step delivery): the figure measured before the profile
+    # gained Lava's one-step delivery, which lags the 6-class per-step readout by two steps
+    profiles["loihi-same-step"] = dataclasses.replace(loihi, dynamics=dataclasses.replace(loihi.dynamics, min_delay=0))
+    for name, profile in profiles.items():
+        q = quantize(net, profile)
         prep = q.record
         hit = total = 0
         for batch in ecg_test.batches(48):
@@ -221,7 +228,8 @@ def test_ecg_accuracy_under_hardware_profiles(paper_network, ecg_test):
             hit += int((pred == batch.labels[:, 10:]).sum())
             total += pred.size
         acc[name] = hit / total
-    assert acc["loihi"] == pytest.approx(0.8290, abs=0.0005)
+    assert acc["loihi-same-step"] == pytest.approx(0.8290, abs=0.0005)
+    assert acc["loihi"] == pytest.approx(0.8131, abs=0.0005)
     assert acc["cmos45-int32"] == pytest.approx(0.8326, abs=0.0005)
     assert acc["xylo"] == pytest.approx(0.7929, abs=0.0005)  # shift decays, 4-unit thresholds
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..formats.netx import ONE, NetxFile, NetxLayer, NetxNeuron
 from ..model import INPUT
 from ..neurons import lava
+from .lava_rules import decay_groups
 from .mapping import DesignRuleError, Violation
 from .quantize import Quantized
 
@@ -38,21 +39,6 @@ class NetxExportError(DesignRuleError):
         self.violations = violations
         listing = "; ".join(v.message() for v in violations)
         Exception.__init__(self, f"cannot write a netx file for profile '{profile}' ({len(violations)}): {listing}")
-
-
-def decay_groups(q: Quantized) -> dict[str, dict[str, Any]]:
-    """Native Lava layers whose neurons do not share one (du, dv): the number of distinct pairs
-    (the Lava processes the layer would need) per layer."""
-    rec = q.record
-    out = {}
-    for li, layer in enumerate(q.network.layers):
-        if layer.name in q.report.get("emulated", {}):
-            continue
-        lo, hi = int(rec.layer_off[li]), int(rec.layer_off[li + 1])
-        pairs = {(int(a), int(b)) for a, b in rec.coef[lo:hi, [lava.DU, lava.DV]]}
-        if len(pairs) > 1:
-            out[layer.name] = {"distinct_decays": len(pairs), "neurons": hi - lo}
-    return out
 
 
 def netx_records(q: Quantized) -> NetxFile:
