@@ -57,8 +57,10 @@ def run_layer(
     steps: int | None = None,
     reset_interval: int | None = None,
     reset_offset: int = 0,
+    weights_rec: np.ndarray | None = None,
 ):
-    """One netx dense block (Dense + LIF/LIFReset) driven by spikes_in (inputs x steps).
+    """One netx dense block (Dense + LIF/LIFReset; with weights_rec a RecurrentDense, whose
+    second Dense feeds the layer's spikes back the same way) driven by spikes_in (inputs x steps).
 
     Returns spikes (bool), u and v (int64), each (neurons, steps): the states after each step's
     update, v after the reset to 0 of the neurons that spiked.
@@ -86,5 +88,7 @@ def run_layer(
         v = np.clip(decay(v, v_decay) + u + bias, -UV_MAX + 1, UV_MAX - 1)
         s = v > vth
         v[s] = 0
+        if weights_rec is not None:
+            buffered = buffered + dense_sum(np.asarray(weights_rec, dtype=np.int64), s, weight_exp)
         S[:, t], U[:, t], V[:, t] = s, u, v
     return S, U, V

@@ -108,33 +108,42 @@ def test_written_records_read_back_identically(tmp_path, rec):
     assert (back.ts, back.t_sample) == (1, 100)
 
 
-def test_written_layout_matches_the_readme_and_lava_dls_own_file(tmp_path):
+def assert_netx_layout(path) -> None:
     """Field for field: the README's fields per layer type are present, nothing the README and
-    slayer's export do not write is added, and each field has the shape kind and dtype kind of
-    the same field in lava-dl's PilotNet file."""
-    write_netx(_small(), tmp_path / "n.net")
+    slayer's export do not write is added (slayer writes `bias` beside them, and `weight_rec`
+    for dense_rec), and each field has the shape kind and dtype kind of the same field in
+    lava-dl's own PilotNet file."""
     spec = readme_fields()
-    with h5py.File(tmp_path / "n.net", "r") as f, h5py.File(PILOT, "r") as ref:
-        assert set(f) == {"layer", "simulation"} and set(f["simulation"]) == {"Ts", "tSample"}
-        for i, kind in ((0, "input"), (1, "dense"), (2, "dense")):
-            g = f[f"layer/{i}"]
+    with h5py.File(path, "r") as f, h5py.File(PILOT, "r") as ref:
+        assert set(f) == {"layer", "simulation"} and set(f["simulation"]) <= {"Ts", "tSample"} and "Ts" in f["simulation"]
+        for key in f["layer"]:
+            g = f["layer"][key]
+            kind = g["type"][0].decode()
+            readme_kind = "dense" if kind == "dense_rec" else kind
             ref_g = ref["layer/0" if kind == "input" else "layer/7"]
-            required = spec[kind] - {"delay"}  # delay: "if available"
+            required = spec[readme_kind] - {"delay"}  # delay: "if available"
             assert required <= set(g), (kind, set(g))
-            extra = set(g) - spec[kind] - {"bias"}  # slayer writes bias beside the README's fields
+            extra = set(g) - spec[readme_kind] - {"bias", "weight_rec"}
             assert not extra, extra
-            for key in g:
-                if isinstance(g[key], h5py.Dataset):
-                    a, b = g[key], ref_g[key]
-                    assert (a.shape == ()) == (b.shape == ()), key
-                    assert a.dtype.kind == b.dtype.kind or {a.dtype.kind, b.dtype.kind} <= {"S", "O"}, (key, a.dtype, b.dtype)
+            for name in g:
+                if isinstance(g[name], h5py.Dataset) and name in ref_g:
+                    a, b = g[name], ref_g[name]
+                    assert (a.shape == ()) == (b.shape == ()), name
+                    assert a.dtype.kind == b.dtype.kind or {a.dtype.kind, b.dtype.kind} <= {"S", "O"}, (name, a.dtype, b.dtype)
             assert g["type"].shape == (1,) and g["type"].dtype == np.dtype("S10")
-            if kind == "dense":
+            if readme_kind == "dense":
                 assert spec["neuron"] <= set(g["neuron"])
-                for key in spec["neuron"]:
-                    assert g["neuron"][key].shape == ref_g["neuron"][key].shape == ()
-                    assert g["neuron"][key].dtype == ref_g["neuron"][key].dtype == np.int64
+                for name in spec["neuron"]:
+                    assert g["neuron"][name].shape == ref_g["neuron"][name].shape == ()
+                    assert g["neuron"][name].dtype == ref_g["neuron"][name].dtype == np.int64
                 assert g["neuron/type"][()] == b"CUBA"
+                assert g["weight"].shape == (int(g["outFeatures"][()]), int(g["inFeatures"][()]))
+
+
+@pytest.mark.parametrize("rec", [False, True])
+def test_written_layout_matches_the_readme_and_lava_dls_own_file(tmp_path, rec):
+    write_netx(_small(rec), tmp_path / "n.net")
+    assert_netx_layout(tmp_path / "n.net")
 
 
 @pytest.mark.parametrize(
