@@ -624,7 +624,6 @@ def sweep_report(
     )
 
 
-__all__ = ["audit", "sweep", "run_profile", "prepare_hardware", "parse_bits", "AuditReport", "SweepReport", "DesignRuleError", "Violation"]
 
 
 # ---- netx export ------------------------------------------------------------------------------
@@ -649,3 +648,6 @@ def export_netx(network: Network, profile: Profile | str, path: str | Path) -> d
         "convention": q.report.get("convention"),
         "delays_raised": q.report.get("delays_raised", []),
     }
+
+
+__all__ = ["audit", "sweep", "run_profile", "prepare_hardware", "parse_bits", "AuditReport", "SweepReport", "DesignRuleError", "Violation", "export_netx"]

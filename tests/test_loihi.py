@@ -8,7 +8,6 @@ no code with evsim.  Both fixed-point engines (event-driven and dense reference)
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 
 from evsim import api, audit
-from evsim.engines import event, fixed, reference
+from evsim.engines import fixed
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 from evsim.formats.h5 import load_network, save_network
@@ -24,7 +23,7 @@ from evsim.formats.netx import NetxFile, NetxLayer, NetxNeuron, import_netx, rea
 from evsim.hardware.netx_export import NetxExportError, netx_records
 from evsim.hardware.profile import load_profile, profile_from_dict
 from evsim.hardware.quantize import quantize
-from evsim.model import Layer, Network, Projection, Readout, initial_state
+from evsim.model import Layer, Network, Projection, Readout
 from evsim.neurons import lava
 
 from lava_cuba import run_layer
@@ -318,7 +317,6 @@ def test_a_restart_starts_the_layer_afresh_in_every_engine(tmp_path):
     plain = net.replace(reset_interval=0, reset_offsets={})
     x = (np.random.default_rng(1).random((2, 20, 4)) < 0.5).astype(np.float64)
     r = 9
-    zeros = initial_state(net, np.arange(2))
     for eng in ("event", "reference"):
         whole = api.simulate(net, EventBatch.from_dense(x), np.arange(2), eng, "zeros", record=True)
         fresh = api.simulate(plain, EventBatch.from_dense(x[:, r:]), np.arange(2), eng, "zeros", record=True)
@@ -326,7 +324,6 @@ def test_a_restart_starts_the_layer_afresh_in_every_engine(tmp_path):
         assert np.array_equal(whole.spikes[0][:, r:16], fresh.spikes[0][:, : 16 - r])
         unreset = api.simulate(plain, EventBatch.from_dense(x), np.arange(2), eng, "zeros", record=True)
         assert not np.allclose(whole.mem[0][:, r], unreset.mem[0][:, r])
-    del zeros
     q = quantize(net, load_profile("cmos45-int32"))  # a fixed profile that delivers at once
     qp = quantize(plain, load_profile("cmos45-int32"))
     whole, _ = both_engines(q.record, x)

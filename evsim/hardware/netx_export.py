@@ -17,7 +17,6 @@ quantizer.)
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
