@@ -367,7 +367,7 @@ def test_ecg_audit_on_loihi2_reports_its_findings_with_each_remedys_accuracy(pap
     assert delay["accuracy_float_with_chip_delays"] == rep.accuracy_float
     assert delay["accuracy_float_as_trained"] == audit.audit(net, ecg_test, "cmos45-fp32", limit=6).accuracy_float
     micro, nearest = rep.findings[1]["remedies"]
-    assert micro["accuracy_hw"] == rep.accuracy_hw
+    assert micro["accuracy_hw"] == rep.accuracy_hw and micro["agreement_with_float"] == rep.agreement["predictions"]
     # the nearest-Lava-LIF remedy, recomputed: that network on the chip from the same samples
     from evsim.hardware.lava_rules import native_variant
 
