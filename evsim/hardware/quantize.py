@@ -19,6 +19,11 @@ layer's unit is fixed by its largest group, q = D_max / 2^(shift + e0) (e0 = 0 c
 exponent range), and every group takes the smallest exponent e >= -shift whose step
 q * 2^(shift + e) covers D_g, so that each step is q times a power of two and a weight is added
 as an integer shift.  docs/hardware.md walks through it.
+
+A profile with a chip's own integer step (`[dynamics] integer_step`; Loihi's `lava`) builds the
+layers that chip's neuron holds with that step's `fixed` (evsim/neurons/lava.py, whose
+conventions may fix the unit by the network's origin) and every other layer with its own type's
+step, reported as an emulation; `min_delay` first raises shorter projection delays (reported).
 """
 
 from __future__ import annotations
