@@ -481,15 +481,17 @@ def import_netx(path: str | Path, layers: str | None = None, reset_interval: int
             projections.append(Projection(name, name, layer.weight_rec * WEIGHT_UNIT, zeros, delay))
         offsets[name] = 1 + reset_offset + positions[layer.index]
         source, source_size = name, layer.size
-    last = chosen[-1] if chosen[-1].type in ("dense", "dense_rec") else [c for c in chosen if c.neuron is not None][-1]
+    last = [c for c in chosen if c.type in ("dense", "dense_rec")][-1]
     never = bool(np.all(last.neuron.vth_mant >= NEVER - 1))
     readout = Readout(f"layer{last.index}", "mem" if never else "spike", "per_step" if never else "sum")
     span = f"{chosen[0].index}..{chosen[-1].index}"
+    source_of_input = f"layer {chosen[0].index - 1}'s output" if chosen[0].index else "the input"
     notes = [
-        "each dense connection delivers one step late (Lava's Dense); input channel k is element k of "
-        f"layer {chosen[0].index - 1 if chosen[0].index else 0}'s output in netx's flatten order "
-        "(the C-order flattening of its stored (C, H, W) shape)",
+        f"each dense connection delivers one step late (Lava's Dense); input channel k is element k of {source_of_input} "
+        "in netx's flatten order (the C-order flattening of its stored (C, H, W) shape)",
     ]
+    if netx.layers[0].neuron is not None and chosen[0].index == 0:
+        notes.append("the input layer's neurons (lava-dl drives them through their bias) are not simulated: the input events are their spikes")
     if any(c.neuron is not None and c.neuron.type == "LOIHI" and c.neuron.extra for c in chosen):
         notes.append("LOIHI neuron fields netx ignores (theta, wgtExp, scaleRho, tauRho) were ignored")
     return Network(

@@ -49,7 +49,6 @@ NIR_UNIT = 1.0 / (256 * 64)  # nir_to_lava.py: weights and thresholds * 256, the
 NATIVE_TYPES = ("lif", "if", "li", "cuba-lif", "cuba-li")
 SPIKING = ("lif", "if", "cuba-lif")
 CURRENT = ("cuba-lif", "cuba-li")
-CONVENTIONS = ("evsim", "netx", "nir")
 MICROCODE = "Loihi 2 microcode (a neuron program of its own: Lava's LIF process cannot hold it)"
 
 
@@ -116,7 +115,7 @@ def fixed(layer, dt: float, discretization: str, ctx, conv: str = "evsim") -> Fi
     leaky = "tau_mem" in p
     # the factor on the input current: evsim's quantizer uses the hardware decay (a DC gain of
     # exactly 1); a network that states Lava's integers uses its own float decay, so that a netx
-    # vDecay of 0 (tau_mem 2^40: netx_model.py) keeps its gain and bias
+    # vDecay of 0 (tau_mem 2^40: formats/netx.py) keeps its gain and bias
     alpha = decay_factor(p["tau_mem"], dt, discretization) if leaky else np.ones(size)
     if conv == "nir":
         dv = _truncating_codes(p["tau_mem"], dt) if leaky else np.zeros(size, np.int64)
