@@ -489,6 +489,8 @@ def describe(network: Network) -> dict[str, Any]:
         "synapses": int(sum(p.weight.size for p in network.projections)),
         "dt": network.dt,
         "discretization": network.discretization,
+        "reset_interval": network.reset_interval,
+        "reset_offsets": dict(network.reset_offsets),
         "layers": layers,
         "projections": projections,
         "readout": asdict(network.readout),

@@ -330,6 +330,7 @@ def info(
     out.print(
         f"[bold]{d['name']}[/]: {d['n_inputs']} inputs, {d['neurons']} neurons, {d['synapses']:,} synapses, "
         f"dt {d['dt']}, {d['discretization']} discretization"
+        + (f", restarts every {d['reset_interval']} steps (offsets {d['reset_offsets']})" if d["reset_interval"] else "")
     )
     t = Table(title="layers")
     for col in ("layer", "neuron", "size", "parameters", "options"):
