@@ -199,27 +199,30 @@ def test_lava_step_matches_the_transcription(tmp_path, seed, big):
 # ---- export ---------------------------------------------------------------------------------
 
 
-def float_cuba_network(rng) -> Network:
-    """A float network Lava's LIF holds: recurrent cuba-lif, then a lif readout (zero resets)."""
+def float_cuba_network(rng, readout: str = "lif") -> Network:
+    """A float network Lava's LIF holds: recurrent cuba-lif, then a lif readout (zero resets)
+    or a leaky integrator (li)."""
     n_in, n_h, n_o = 12, 30, 5
+    out = Layer("o", n_o, "lif", tau_mem=6.0, v_threshold=0.4, reset="zero") if readout == "lif" else Layer("o", n_o, "li", tau_mem=6.0)
     return Network(
         name="cuba", n_inputs=n_in,
         layers=[
             Layer("h", n_h, "cuba-lif", tau_syn=4.0, tau_mem=9.0, v_threshold=0.6, v_leak=0.05, reset="zero", update="sequential"),
-            Layer("o", n_o, "lif", tau_mem=6.0, v_threshold=0.4, reset="zero"),
+            out,
         ],
         projections=[
             Projection("input", "h", rng.normal(0, 1.0, (n_h, n_in)), np.zeros(n_h), 0),
             Projection("h", "h", rng.normal(0, 0.3, (n_h, n_h)), np.zeros(n_h), 1),
             Projection("h", "o", rng.normal(0, 0.8, (n_o, n_h)), rng.normal(0, 0.02, n_o), 0),
         ],
-        readout=Readout("o", "spike", "sum"),
+        readout=Readout("o", "spike", "sum") if readout == "lif" else Readout("o", "mem", "per_step"),
     )  # fmt: skip
 
 
-def test_export_then_import_is_bit_identical(cli, tmp_path):
+@pytest.mark.parametrize("readout", ["lif", "li"])
+def test_export_then_import_is_bit_identical(cli, tmp_path, readout):
     rng = np.random.default_rng(3)
-    net = float_cuba_network(rng)
+    net = float_cuba_network(rng, readout)
     save_network(net, tmp_path / "m.h5")
     code, out, err = cli("export", tmp_path / "m.h5", "-o", tmp_path / "m.net", "--profile", "loihi2", "--json")
     assert code == 0, err
@@ -240,7 +243,9 @@ def test_export_then_import_is_bit_identical(cli, tmp_path):
     b, _ = both_engines(r2, x)
     for la, lb in zip(a.spikes + a.mem, b.spikes + b.mem, strict=True):
         assert np.array_equal(la, lb)
-    assert np.array_equal(a.syn[0], b.syn[0]) and a.spikes[1].sum() > 0
+    assert np.array_equal(a.syn[0], b.syn[0]) and a.spikes[0].sum() > 0
+    assert a.spikes[1].sum() > 0 if readout == "lif" else not b.spikes[1].any()
+    assert np.array_equal(a.trace_int, b.trace_int)
 
 
 def test_export_writes_the_quantized_integers_as_netx_reads_them(tmp_path):

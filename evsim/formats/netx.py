@@ -165,8 +165,10 @@ def _read_neuron(r: _Reader, g, where: str) -> NetxNeuron:
     for k in ("iDecay", "vDecay"):
         if np.any((values[k] < 0) | (values[k] > 4096)):
             r.fail(where, f"{k} must lie in 0..4096 (a decay in 1/4096 per step), found {values[k].min()}..{values[k].max()}")
-    if np.any((values["vThMant"] < 0) | (values["vThMant"] > (1 << 17) - 1)):
-        r.fail(where, f"vThMant must lie in 0..131071 (Lava's 17-bit threshold mantissa), found {values['vThMant'].min()}..{values['vThMant'].max()}")
+    # Lava's threshold is a 17-bit mantissa; netx itself writes 1 << 17 for a layer that never
+    # spikes (its default neuron: 'vThMant': 1 << 18 - 1, which Python reads as 1 << 17)
+    if np.any((values["vThMant"] < 0) | (values["vThMant"] > 1 << 17)):
+        r.fail(where, f"vThMant must lie in 0..131072 (Lava's 17-bit threshold mantissa, or netx's never-spiking 1 << 17), found {values['vThMant'].min()}..{values['vThMant'].max()}")
     ref_delay = r.integer(g, "refDelay", where) if "refDelay" in g else 1
     graded = bool(r.integer(g, "gradedSpike", where)) if "gradedSpike" in g else False
     message_bits = r.integer(g, "messageBits", where) if "messageBits" in g else 0
@@ -439,9 +441,9 @@ def import_netx(path: str | Path, layers: str | None = None, reset_interval: int
     """A netx file (or its dense sub-stack `layers` = 'A:B') as an evsim network.
 
     Every dense layer becomes a `cuba-lif` layer (euler, dt = 1, zero reset at the spike, the
-    membrane reading the new current) whose float parameters are Lava's integers in slayer's
-    units, so that the `loihi`/`loihi2` profiles get them back exactly (evsim/neurons/lava.py,
-    convention `netx`):
+    membrane reading the new current; a last layer whose vThMant is netx's "never", 1 << 17, a
+    `cuba-li`) whose float parameters are Lava's integers in slayer's units, so that the
+    `loihi`/`loihi2` profiles get them back exactly (evsim/neurons/lava.py, convention `netx`):
 
         tau_syn = 4096 / iDecay, w_in = tau_syn     tau_mem = 4096 / vDecay, r = tau_mem
         (a decay of 0: tau = 2^40, whose 12-bit code is 4096 and whose float leak is 2^-40)
@@ -457,9 +459,8 @@ def import_netx(path: str | Path, layers: str | None = None, reset_interval: int
     positions = _block_positions(netx)
     net_layers, projections, offsets = [], [], {}
     source, source_size = INPUT, n_inputs
-    for layer in chosen:
-        if layer.type not in ("dense", "dense_rec"):
-            continue
+    dense = [c for c in chosen if c.type in ("dense", "dense_rec")]
+    for layer in dense:
         name = f"layer{layer.index}"
         if layer.in_features != source_size:
             raise EvsimError(
@@ -468,12 +469,14 @@ def import_netx(path: str | Path, layers: str | None = None, reset_interval: int
         n = layer.neuron
         tau_syn, tau_mem = _tau(n.i_decay), _tau(n.v_decay)
         bias = np.zeros(layer.size) if layer.bias is None else layer.bias.astype(np.float64)
-        net_layers.append(Layer(
-            name, layer.size, "cuba-lif",
-            tau_syn=tau_syn, w_in=tau_syn, tau_mem=tau_mem, r=tau_mem,
-            v_threshold=n.vth_mant.astype(np.float64) * WEIGHT_UNIT, v_reset=0.0, v_leak=tau_mem * bias * WEIGHT_UNIT,
-            reset="zero", reset_at="same-step", max_spikes=1, update="sequential",
-        ))  # fmt: skip
+        common = dict(tau_syn=tau_syn, w_in=tau_syn, tau_mem=tau_mem, r=tau_mem, v_leak=tau_mem * bias * WEIGHT_UNIT, update="sequential")
+        if layer is dense[-1] and np.all(n.vth_mant == NEVER):  # netx's never-spiking output: no spikes at all
+            net_layers.append(Layer(name, layer.size, "cuba-li", **common))
+        else:
+            net_layers.append(Layer(
+                name, layer.size, "cuba-lif", **common,
+                v_threshold=n.vth_mant.astype(np.float64) * WEIGHT_UNIT, v_reset=0.0, reset="zero", reset_at="same-step", max_spikes=1,
+            ))  # fmt: skip
         delay = 1 + _extra_delay(layer, netx.path)
         zeros = np.zeros(layer.size)
         projections.append(Projection(source, name, layer.weight * WEIGHT_UNIT, zeros, delay))
@@ -481,7 +484,7 @@ def import_netx(path: str | Path, layers: str | None = None, reset_interval: int
             projections.append(Projection(name, name, layer.weight_rec * WEIGHT_UNIT, zeros, delay))
         offsets[name] = 1 + reset_offset + positions[layer.index]
         source, source_size = name, layer.size
-    last = [c for c in chosen if c.type in ("dense", "dense_rec")][-1]
+    last = dense[-1]
     never = bool(np.all(last.neuron.vth_mant >= NEVER - 1))
     readout = Readout(f"layer{last.index}", "mem" if never else "spike", "per_step" if never else "sum")
     span = f"{chosen[0].index}..{chosen[-1].index}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..formats.netx import ONE, NetxFile, NetxLayer, NetxNeuron
+from ..formats.netx import NEVER, ONE, NetxFile, NetxLayer, NetxNeuron
 from ..model import INPUT
 from ..neurons import lava
 from .lava_rules import decay_groups
@@ -81,7 +81,7 @@ def netx_records(q: Quantized) -> NetxFile:
             type="CUBA",
             i_decay=np.int64(du[0]) if np.all(du == du[0]) else du,
             v_decay=np.int64(dv[0]) if np.all(dv == dv[0]) else dv,
-            vth_mant=np.int64(coef[0, lava.VTH] >> lava.SHIFT) if spiking else np.int64(1 << 17),
+            vth_mant=np.int64(coef[0, lava.VTH] >> lava.SHIFT) if spiking else np.int64(NEVER),
         )
         if spiking and not np.all(coef[:, lava.VTH] == coef[0, lava.VTH]):
             neuron.vth_mant = coef[:, lava.VTH] >> lava.SHIFT
