@@ -578,9 +578,28 @@ def audit(
          "violations": report.violations, "overflows": report.overflows, "baselines": report.baselines},
         f"hardware: {report.profile}",
     )  # fmt: skip
+    if report.findings:
+        print_findings(report.findings)
     for note in report.notes:
         err.print(f"note: {note}")
     return 0
+
+
+def print_findings(findings: list[dict[str, Any]]) -> None:
+    """A Loihi profile's findings, each remedy with what the chip reaches with it."""
+    t = Table(title="findings (accuracy on the chip, or agreement with float where there are no labels)")
+    for col in ("finding", "layer", "why", "remedy", "result"):
+        t.add_column(col)
+    for f in findings:
+        if f["finding"] == "delivery_delay":
+            t.add_row("delivery delay", ", ".join(p.replace("projection ", "") for p in f["projections"]), f["why"], "(none: the chip's timing)",
+                      f"float as trained {fmt(f['accuracy_float_as_trained'], True)}, with the delays {fmt(f['accuracy_float_with_chip_delays'], True)}")
+            continue
+        layer = f["layer"] + (f" ({f['network']})" if f.get("network", "as run") != "as run" else "")
+        for k, r in enumerate(f["remedies"]):
+            result = fmt(r["accuracy_hw"], True) if r["accuracy_hw"] is not None else f"agreement {fmt(r['agreement_with_float'], True)}"
+            t.add_row(f["finding"].replace("_", " ") if k == 0 else "", layer if k == 0 else "", f["why"] if k == 0 else "", r["remedy"], result)
+    out.print(t)
 
 
 @app.command(context_settings=TASK_ARGS)
