@@ -35,7 +35,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import N_COEF, N_OPT, FixedLayer, bound, decay, decay_factor, kernel_function
+from .base import (
+    ARITH_CUR_HI,
+    ARITH_CUR_LO,
+    ARITH_CUR_WRAP,
+    ARITH_MEM_HI,
+    ARITH_MEM_LO,
+    ARITH_MEM_WRAP,
+    N_COEF,
+    N_OPT,
+    FixedLayer,
+    bound,
+    decay,
+    decay_factor,
+    kernel_function,
+)
 
 DU, DV, BIAS_V, VTH = range(4)  # integer coefficient columns
 O_SPIKING = 0  # option row: 1 for lif, if, cuba-lif; 0 for li, cuba-li
@@ -54,8 +68,9 @@ MICROCODE = "Loihi 2 microcode (a neuron program of its own: Lava's LIF process 
 
 @kernel_function
 def step_fixed(c, o, d, v, i, a, s, I):
-    u, o_cur = bound(decay(i, c[DU], d) + I, d[4] + 1, d[5] + 1, d[10])
-    v, o_mem = bound(decay(v, c[DV], d) + u + c[BIAS_V], d[6] + 1, d[7], d[11])
+    # Lava's intervals: u in [lo + 1, hi + 1] (its wrap), v symmetric in [lo + 1, hi]
+    u, o_cur = bound(decay(i, c[DU], d) + I, d[ARITH_CUR_LO] + 1, d[ARITH_CUR_HI] + 1, d[ARITH_CUR_WRAP])
+    v, o_mem = bound(decay(v, c[DV], d) + u + c[BIAS_V], d[ARITH_MEM_LO] + 1, d[ARITH_MEM_HI], d[ARITH_MEM_WRAP])
     s = (v > c[VTH]) * o[O_SPIKING]
     v = v * (1 - s)
     return v, u, a, s, o_mem, o_mem * 0, o_mem * 0, o_cur
