@@ -5,7 +5,8 @@ coefficients, float64 step, fixed-point step (or why none), operation mix.  `ker
 step family the engines' Numba kernels run; types may share one (`if` runs on `lif`'s step).
 Adding a type: write its module and add it to TYPES.  A type with a step family of its own also
 gets a code in STEP_CODES and one dispatch line in each kernel (evsim/engines/kernels.py and
-fixed_kernels.py: `_neuron_step`, `_neuron_step_fixed`).  Numba caches those kernels keyed on their own files only:
+fixed_kernels.py: `_neuron_step`, `_neuron_step_fixed`).  A chip's own integer step (no type of
+its own: Lava's CUBA LIF, lava.py) is a module in CHIP_STEPS with a step code of its own.  Numba caches those kernels keyed on their own files only:
 after editing a step here, delete evsim/engines/__pycache__ (or touch kernels.py) so they
 recompile.
 """
