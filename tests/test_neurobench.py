@@ -233,7 +233,9 @@ def test_fixed_profile_block_counts_the_stored_integers(paper_network, ecg_test)
     assert nb["precision"] == "int8 weights, int24 biases"
     zeroed = sum(r["weights"]["zeroed_by_rounding"] for r in hw.quantized.report["layers"].values())
     assert zeroed > 0 and nb["ConnectionSparsity"] == round(zeroed / weights, 4)
-    assert nb["SynapticOperations"]["Effective_ACs"] == report.sops_per_sample["ac"]  # binary inputs, zero state
+    # binary inputs, zero state; both are means of the same integer counts, summed in another
+    # order (per projection or in total), so they agree to the last bits, not always in all
+    assert nb["SynapticOperations"]["Effective_ACs"] == pytest.approx(report.sops_per_sample["ac"], rel=1e-12, abs=0)
 
 
 def test_float_profile_footprint_uses_its_float_width(paper_network, ecg_test):
