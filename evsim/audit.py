@@ -26,10 +26,13 @@ import numpy as np
 from . import api, neurobench
 from .engines import event, fixed
 from .errors import EvsimError
+from .formats.netx import write_netx
 from .hardware.energy import baseline_report, energy_report
+from .hardware.lava_rules import decay_groups, native_variant, shared_decay_variant
 from .hardware.mapping import DesignRuleError, Mapping, Violation, map_network, prune_fan_in, prune_fan_out
+from .hardware.netx_export import netx_records
 from .hardware.profile import Profile, load_profile
-from .hardware.quantize import Quantized, quantize
+from .hardware.quantize import Quantized, quantize, with_min_delay
 from .model import Network, decide
 
 Progress = Callable[[int], None]
@@ -238,6 +241,7 @@ class AuditReport:
     baselines: dict[str, Any]
     quantization: dict[str, Any] | None
     remedies: dict[str, Any]
+    findings: list[dict[str, Any]] = field(default_factory=list)  # a Lava profile's: delivery delay, emulations, per-neuron decays
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -261,7 +265,9 @@ def audit(
     fanout_prune: str | None = None,
     ignore_violations: bool = False,
 ) -> AuditReport:
-    """Float (float64 event engine) and hardware side by side on the same samples, from zeros."""
+    """Float (float64 event engine) and hardware side by side on the same samples, from zeros,
+    and with the chip's delivery delays; on a profile with Lava's integer step also `findings`
+    (delivery delay, emulations, per-neuron decays), each remedy with its result on the chip."""
     api.check_fit(network, dataset)
     setup = AuditSetup(network, profile, engine, fanin_prune, fanout_prune, ignore_violations)
     start = time.perf_counter()
@@ -270,15 +276,45 @@ def audit(
 
 
 class AuditSetup:
-    """What an audit prepares once: the hardware model and both sides' engines."""
+    """What an audit prepares once: the hardware model and both sides' engines.
+
+    The float side runs with the chip's delivery delays (`network`; the model as trained is
+    `trained`, run too when they differ); on a Lava profile `variants` holds the chip runs of
+    the findings' remedies (hardware/lava_rules.py) and `groups` the per-neuron-decay layers.
+    """
 
     def __init__(self, network: Network, profile: Profile | str, engine: str = "event", fanin_prune: str | None = None,
                  fanout_prune: str | None = None, ignore_violations: bool = False):  # fmt: skip
-        self.network, self.profile = network, as_profile(profile)
+        self.trained, self.profile = network, as_profile(profile)
         self.run = Runner(prepare_hardware(network, self.profile, fanin_prune, fanout_prune, ignore_violations), engine)
         self.hw = self.run.hw
-        self.float_prep = event.prepare(network)
-        self.pruned_prep = event.prepare(self.hw.network) if self.hw.pruned else None
+        self.network = chip_timing(network, self.profile)
+        self.float_prep = event.prepare(self.network)
+        self.trained_prep = event.prepare(network) if self.network is not network else None
+        self.pruned_net = chip_timing(self.hw.network, self.profile) if self.hw.pruned else None
+        self.pruned_prep = event.prepare(self.pruned_net) if self.hw.pruned else None
+        self.variants: dict[str, Runner] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        q = self.hw.quantized
+        if q is None or not self.profile.dynamics.integer_step:
+            return
+        chip = lambda net: Runner(prepare_hardware(net, self.profile, ignore_violations=True), engine)  # noqa: E731
+        emulated = q.report.get("emulated", {})
+        self.groups["as run"] = decay_groups(q)
+        if self.groups["as run"]:
+            self.variants["shared decays"] = chip(shared_decay_variant(self.hw.network, self.profile, list(self.groups["as run"])))
+        if emulated:
+            native = native_variant(self.hw.network, emulated)
+            self.variants["nearest Lava LIF"] = chip(native)
+            self.groups["with the nearest Lava LIF"] = decay_groups(self.variants["nearest Lava LIF"].hw.quantized)
+            if self.groups["with the nearest Lava LIF"]:
+                shared = shared_decay_variant(native, self.profile, list(self.groups["with the nearest Lava LIF"]))
+                self.variants["nearest Lava LIF, shared decays"] = chip(shared)
+
+
+def chip_timing(network: Network, profile: Profile) -> Network:
+    """The network with the chip's delivery delays (a fixed profile's `min_delay`)."""
+    return with_min_delay(network, profile.dynamics.min_delay)[0] if profile.fixed else network
 
 
 @dataclass
@@ -289,6 +325,9 @@ class AuditTally:
     hw: api.Tally
     pruned: api.Tally
     agree: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("pred", "pred_total", "spike", "spike_total", "samples_identical"), 0))
+    trained: api.Tally | None = None  # the float model as trained, when the chip's timing differs
+    variants: dict[str, api.Tally] = field(default_factory=dict)  # the findings' remedies on the chip
+    variant_agree: dict[str, list[int]] = field(default_factory=dict)  # [predictions equal to float, predictions]
 
     def merge(self, other: "AuditTally") -> "AuditTally":
         self.float.merge(other.float)
@@ -296,6 +335,11 @@ class AuditTally:
         self.pruned.merge(other.pruned)
         for key in self.agree:
             self.agree[key] += other.agree[key]
+        if self.trained is not None:
+            self.trained.merge(other.trained)
+        for name, tally in self.variants.items():
+            tally.merge(other.variants[name])
+            self.variant_agree[name] = [a + b for a, b in zip(self.variant_agree[name], other.variant_agree[name])]
         return self
 
 
@@ -304,6 +348,10 @@ def audit_samples(setup: AuditSetup, dataset, offset: int, limit: int | None, ba
     """The sums of `audit` over `limit` samples from `offset`: the whole audit or one chunk."""
     network, hw, run = setup.network, setup.hw, setup.run
     t = AuditTally(api.Tally(network), api.Tally(hw.network, storage=storage(hw)), api.Tally(hw.network))
+    if setup.trained_prep is not None:
+        t.trained = api.Tally(setup.trained)
+    for name, runner in setup.variants.items():
+        t.variants[name], t.variant_agree[name] = api.Tally(runner.hw.network), [0, 0]
     agree = t.agree
     score = dataset.n_classes is not None
     for batch in dataset.batches(batch_size or api.default_batch_size(network, "event"), offset, limit):
@@ -312,11 +360,21 @@ def audit_samples(setup: AuditSetup, dataset, offset: int, limit: int | None, ba
         t.float.add(f, batch, score)
         t.hw.add(h, batch, score)
         if setup.pruned_prep is not None:
-            fp = api.simulate(hw.network, batch.inputs, batch.sample_ids, "event", "zeros", prepared=setup.pruned_prep)
+            fp = api.simulate(setup.pruned_net, batch.inputs, batch.sample_ids, "event", "zeros", prepared=setup.pruned_prep)
             t.pruned.add(fp, batch, score)
+        if setup.trained_prep is not None:
+            ft = api.simulate(setup.trained, batch.inputs, batch.sample_ids, "event", "zeros", prepared=setup.trained_prep)
+            t.trained.add(ft, batch, score)
         pf, ph = decide(network.readout, f.trace), decide(network.readout, h.trace)
         if pf.ndim == 2:
             pf, ph = pf[:, network.readout.from_step :], ph[:, network.readout.from_step :]
+        for name, runner in setup.variants.items():
+            hv = runner(batch)
+            t.variants[name].add(hv, batch, score)
+            pv = decide(network.readout, hv.trace)
+            pv = pv[:, network.readout.from_step :] if pv.ndim == 2 else pv
+            t.variant_agree[name][0] += int((pv == pf).sum())
+            t.variant_agree[name][1] += pv.size
         agree["pred"] += int((pf == ph).sum())
         agree["pred_total"] += pf.size
         equal, compared, identical = api.spike_agreement(f, h)
@@ -340,6 +398,9 @@ def audit_report(setup: AuditSetup, dataset, tally: AuditTally, seconds: float) 
         remedies["accuracy_float_after_remedy"] = t_pruned.accuracy
         remedies["accuracy_float_before_remedy"] = t_float.accuracy
     notes = ["both sides run from the all-zero initial state (hardware has no fractional first spike)"]
+    if tally.trained is not None:
+        notes.append("both sides run with the chip's delivery delays (no same-step connection): the float accuracy of the model as "
+                     "trained is in findings (delivery_delay)")
     if not profile.fixed:
         notes.append(f"profile '{profile.name}' runs evsim's float64 engines: hardware and float differ only by remedies")
     if hw.ignored_violations:
@@ -380,8 +441,53 @@ def audit_report(setup: AuditSetup, dataset, tally: AuditTally, seconds: float) 
         baselines=section["baselines"],
         quantization=section["quantization"],
         remedies=remedies,
+        findings=_findings(setup, tally),
         notes=notes,
     )
+
+
+def _findings(setup: AuditSetup, tally: AuditTally) -> list[dict[str, Any]]:
+    """The delivery delay and, on a Lava profile, emulations and per-neuron decays, each remedy
+    with its accuracy on the chip and its prediction agreement with the float side
+    (hardware/lava_rules.py): microcode (the emulated run as is) or the nearest Lava LIF; one
+    Lava process per distinct decay (exact) or one shared decay per layer."""
+    findings: list[dict[str, Any]] = []
+    profile, q = setup.profile, setup.hw.quantized
+    if tally.trained is not None:
+        findings.append({
+            "finding": "delivery_delay", "delay": profile.dynamics.min_delay,
+            "projections": with_min_delay(setup.trained, profile.dynamics.min_delay)[1],
+            "why": f"profile '{profile.name}' delivers a spike {profile.dynamics.min_delay} step(s) after it is fired at the earliest "
+                   "(Lava's Dense: the next step)",
+            "accuracy_float_as_trained": tally.trained.accuracy, "accuracy_float_with_chip_delays": tally.float.accuracy,
+        })  # fmt: skip
+    if q is None or not profile.dynamics.integer_step:
+        return findings
+    a = tally.agree
+    result = {"as run": {"accuracy_hw": tally.hw.accuracy, "agreement_with_float": a["pred"] / a["pred_total"] if a["pred_total"] else None}}
+    for name, t in tally.variants.items():
+        hit, total = tally.variant_agree[name]
+        result[name] = {"accuracy_hw": t.accuracy, "agreement_with_float": hit / total if total else None}
+    for name, e in q.report.get("emulated", {}).items():
+        findings.append({
+            "finding": "emulation", "layer": name, "type": e["type"], "why": e["why"],
+            "remedies": [
+                {"remedy": "Loihi 2 microcode computing the layer as evsim emulates it", **result["as run"]},
+                {"remedy": "the nearest Lava LIF (zero reset at the spike, no adaptation; every emulated layer at once)",
+                 **result["nearest Lava LIF"]},
+            ],
+        })  # fmt: skip
+    for label, as_is, shared in (("as run", "as run", "shared decays"), ("with the nearest Lava LIF", "nearest Lava LIF", "nearest Lava LIF, shared decays")):
+        for name, g in setup.groups.get(label, {}).items():
+            findings.append({
+                "finding": "decays_per_layer", "layer": name, "network": label, "distinct_decays": g["distinct_decays"],
+                "why": "a Lava LIF process holds one du and one dv",
+                "remedies": [
+                    {"remedy": f"one Lava process per distinct decay ({g['distinct_decays']} processes)", **result[as_is]},
+                    {"remedy": "one decay per layer (each layer's median code; every such layer at once)", **result[shared]},
+                ],
+            })  # fmt: skip
+    return findings
 
 
 # ---- sweep ----------------------------------------------------------------------------------------
@@ -489,7 +595,8 @@ def sweep(
     settings = sweep_settings(profile, weight_bits, state_bits)
     api.check_fit(network, dataset)
     start = time.perf_counter()
-    float_part = float_samples(network, event.prepare(network), dataset, offset, limit, batch_size)
+    timed = chip_timing(network, profile)  # float with the chip's delivery delays: widths are what a sweep varies
+    float_part = float_samples(timed, event.prepare(timed), dataset, offset, limit, batch_size)
     parts = []
     for setting in settings:
         run = setting_runner(network, profile, setting, fanin_prune, fanout_prune)
@@ -624,17 +731,12 @@ def sweep_report(
     )
 
 
-
-
 # ---- netx export ------------------------------------------------------------------------------
 
 
 def export_netx(network: Network, profile: Profile | str, path: str | Path) -> dict[str, Any]:
     """Quantize `network` on a Loihi profile and write what lava-dl's netx reads, or raise the
     design-rule report (hardware/netx_export.py).  Returns a summary of what was written."""
-    from .formats.netx import write_netx
-    from .hardware.netx_export import netx_records
-
     profile = as_profile(profile)
     if not profile.fixed:
         raise EvsimError(f"profile '{profile.name}' runs in float64: netx files hold a Loihi profile's integers (use --profile loihi2)")

@@ -189,12 +189,13 @@ class SweepJob(Job):
 
     def chunk(self, state, setting, offset, limit):
         network, dataset, runners = state
+        timed = hwapi.chip_timing(network, self.profile)  # the float side with the chip's delivery delays
         if setting not in runners:
             runners[setting] = (
-                event.prepare(network) if setting < 0 else hwapi.setting_runner(network, self.profile, self.settings[setting], *self.prune)
+                event.prepare(timed) if setting < 0 else hwapi.setting_runner(network, self.profile, self.settings[setting], *self.prune)
             )
         if setting < 0:
-            return hwapi.float_samples(network, runners[setting], dataset, offset, limit, self.batch_size)
+            return hwapi.float_samples(timed, runners[setting], dataset, offset, limit, self.batch_size)
         return hwapi.setting_samples(runners[setting], dataset, offset, limit, self.batch_size)
 
 
