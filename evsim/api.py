@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from . import neurobench
+from . import neurobench, traces
 from .engines import event, reference
 from .engines.fixed import OVERFLOW_KINDS
 from .engines.result import SimResult
 from .errors import EvsimError
 from .events import EventBatch
-from .model import INPUT, Network, decide, initial_state
+from .model import INPUT, Network, Readout, decide, initial_state
 
 ENGINES = ("event", "reference")
 Progress = Callable[[int], None]  # called with the number of samples just finished
@@ -28,6 +29,29 @@ def default_batch_size(network: Network, engine: str) -> int:
     # The event engine runs a batch's samples in parallel, one per thread: a few per core is
     # enough.  The reference engine's cost is per step, so wider batches amortize it.
     return 32 if engine == "event" else 64
+
+
+# --readout: how to read a prediction from the readout layer, whatever the model file stores.
+READOUTS = {
+    "spike-count": ("spike", "sum"),  # the most spikes
+    "last": ("mem", "last"),  # the largest membrane at the last step
+    "max": ("mem", "max"),  # the largest membrane at any step
+    "per-step": ("mem", "per_step"),  # a prediction at every step
+}
+
+
+def with_readout(network: Network, kind: str | None = None, from_step: int | None = None) -> Network:
+    """The network read out another way (`--readout`, `--readout-from`); unchanged when both are None."""
+    if kind is None and from_step is None:
+        return network
+    ro = network.readout
+    variable, aggregate = ro.variable, ro.aggregate
+    if kind is not None:
+        if kind not in READOUTS:
+            raise EvsimError(f"unknown readout '{kind}' (choose from {', '.join(READOUTS)})")
+        variable, aggregate = READOUTS[kind]
+    readout = Readout(ro.layer, variable, aggregate, ro.from_step if from_step is None else from_step)
+    return network.replace(readout=readout, golden=[] if kind is not None else network.golden)
 
 
 def check_fit(network: Network, dataset) -> None:
@@ -261,15 +285,19 @@ def run(
     batch_size: int | None = None,
     progress: Progress | None = None,
     storage: neurobench.Storage | None = None,
+    record: str | Path | None = None,
 ) -> RunReport:
     """Simulate a data set (or a slice) and score it by the model's readout rule.
 
-    `storage` is how the run holds its parameters, for NeuroBench's footprint (default float64)."""
+    `storage` is how the run holds its parameters, for NeuroBench's footprint (default float64);
+    `record`: a directory that receives each sample's spikes and states (evsim.traces).
+    """
     check_fit(network, dataset)
     check_engine(engine)
+    record_dir = traces.prepare_directory(record) if record is not None else None
     prepared = event.prepare(network) if engine == "event" else None
     start = time.perf_counter()
-    tally = run_samples(network, dataset, engine, init, seed, offset, limit, batch_size, prepared, progress, storage)
+    tally = run_samples(network, dataset, engine, init, seed, offset, limit, batch_size, prepared, progress, storage, record_dir)
     return run_report(network, dataset, engine, init, seed, tally, time.perf_counter() - start)
 
 
@@ -290,12 +318,17 @@ def run_samples(
     prepared: event.Prepared | None = None,
     progress: Progress | None = None,
     storage: neurobench.Storage | None = None,
+    record: Path | None = None,
 ) -> Tally:
-    """The tally of `run` over `limit` samples from `offset`: the whole run, or one chunk of it."""
+    """The tally of `run` over `limit` samples from `offset`: the whole run, or one chunk of it.
+
+    `record`: an existing directory that receives each sample's traces (evsim.traces)."""
     tally = Tally(network, init, seed, storage)
     score = dataset.n_classes is not None
     for batch in dataset.batches(batch_size or default_batch_size(network, engine), offset, limit):
-        result = simulate(network, batch.inputs, batch.sample_ids, engine, init, seed, prepared=prepared)
+        result = simulate(network, batch.inputs, batch.sample_ids, engine, init, seed, record=record is not None, prepared=prepared)
+        if record is not None:
+            traces.write_batch(record, network, result, batch.sample_ids)
         tally.add(result, batch, score)
         if progress:
             progress(len(batch.sample_ids))

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import api, neurobench
+from . import api, neurobench, traces
 from .engines import event, fixed
 from .errors import EvsimError
 from .formats.netx import write_netx
@@ -166,14 +166,17 @@ def run_profile(
     fanin_prune: str | None = None,
     fanout_prune: str | None = None,
     ignore_violations: bool = False,
+    record: str | Path | None = None,
 ) -> tuple[api.RunReport, dict[str, Any]]:
     """`evsim run --profile`: the run report plus a hardware section (energy, cores, ...).
 
-    A float profile without remedies (`ideal`) runs exactly what `api.run` runs."""
+    A float profile without remedies (`ideal`) runs exactly what `api.run` runs.
+    `record`: a directory for each sample's traces (integers under a fixed-point profile)."""
     api.check_fit(network, dataset)
     run = profile_runner(network, profile, engine, init, fanin_prune, fanout_prune, ignore_violations)
+    record_dir = traces.prepare_directory(record) if record is not None else None
     start = time.perf_counter()
-    tally = profile_samples(run, dataset, init, seed, offset, limit, batch_size, progress)
+    tally = profile_samples(run, dataset, init, seed, offset, limit, batch_size, progress, record_dir)
     return profile_report(run, dataset, init, seed, tally, time.perf_counter() - start)
 
 
@@ -192,12 +195,17 @@ def profile_runner(
 
 
 def profile_samples(run: Runner, dataset, init: str, seed: int, offset: int, limit: int | None,
-                    batch_size: int | None, progress: Progress | None = None) -> api.Tally:  # fmt: skip
-    """The tally of `run_profile` over `limit` samples from `offset`: the whole run or one chunk."""
+                    batch_size: int | None, progress: Progress | None = None, record: Path | None = None) -> api.Tally:  # fmt: skip
+    """The tally of `run_profile` over `limit` samples from `offset`: the whole run or one chunk.
+
+    `record`: an existing directory that receives each sample's traces (evsim.traces)."""
     tally = api.Tally(run.hw.network, init, seed, storage(run.hw))
     score = dataset.n_classes is not None
     for batch in dataset.batches(batch_size or api.default_batch_size(run.hw.original, run.engine), offset, limit):
-        tally.add(run(batch, init=init, seed=seed), batch, score)
+        result = run(batch, record=record is not None, init=init, seed=seed)
+        if record is not None:
+            traces.write_batch(record, run.hw.network, result, batch.sample_ids)
+        tally.add(result, batch, score)
         if progress:
             progress(len(batch.sample_ids))
     return tally
@@ -264,14 +272,18 @@ def audit(
     fanin_prune: str | None = None,
     fanout_prune: str | None = None,
     ignore_violations: bool = False,
+    record: str | Path | None = None,
 ) -> AuditReport:
     """Float (float64 event engine) and hardware side by side on the same samples, from zeros,
     and with the chip's delivery delays; on a profile with Lava's integer step also `findings`
-    (delivery delay, emulations, per-neuron decays), each remedy with its result on the chip."""
+    (delivery delay, emulations, per-neuron decays), each remedy with its result on the chip.
+
+    `record`: a directory for each sample's traces of the hardware side."""
     api.check_fit(network, dataset)
     setup = AuditSetup(network, profile, engine, fanin_prune, fanout_prune, ignore_violations)
+    record_dir = traces.prepare_directory(record) if record is not None else None
     start = time.perf_counter()
-    tally = audit_samples(setup, dataset, offset, limit, batch_size, progress)
+    tally = audit_samples(setup, dataset, offset, limit, batch_size, progress, record_dir)
     return audit_report(setup, dataset, tally, time.perf_counter() - start)
 
 
@@ -344,8 +356,10 @@ class AuditTally:
 
 
 def audit_samples(setup: AuditSetup, dataset, offset: int, limit: int | None, batch_size: int | None,
-                  progress: Progress | None = None) -> AuditTally:  # fmt: skip
-    """The sums of `audit` over `limit` samples from `offset`: the whole audit or one chunk."""
+                  progress: Progress | None = None, record: Path | None = None) -> AuditTally:  # fmt: skip
+    """The sums of `audit` over `limit` samples from `offset`: the whole audit or one chunk.
+
+    `record`: an existing directory that receives each sample's hardware traces (evsim.traces)."""
     network, hw, run = setup.network, setup.hw, setup.run
     t = AuditTally(api.Tally(network), api.Tally(hw.network, storage=storage(hw)), api.Tally(hw.network))
     if setup.trained_prep is not None:
@@ -357,6 +371,8 @@ def audit_samples(setup: AuditSetup, dataset, offset: int, limit: int | None, ba
     for batch in dataset.batches(batch_size or api.default_batch_size(network, "event"), offset, limit):
         f = api.simulate(network, batch.inputs, batch.sample_ids, "event", "zeros", record=True, prepared=setup.float_prep)
         h = run(batch, record=True)
+        if record is not None:
+            traces.write_batch(record, hw.network, h, batch.sample_ids)
         t.float.add(f, batch, score)
         t.hw.add(h, batch, score)
         if setup.pruned_prep is not None:

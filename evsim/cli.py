@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import api
+from . import api, traces
 from .errors import EvsimError
 
 app = typer.Typer(
@@ -33,6 +33,11 @@ out = Console()
 err = Console(stderr=True)
 
 TASK_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+READOUT_HELP = "read predictions as: spike-count | last | max (membrane) | per-step (argmax at every step); default: the model file's rule"
+READOUT_FROM_HELP = "score (or sum) from this step on"
+RECORD_HELP = "write each sample's spikes and states to DIR/sample_<i>.npz (docs/format.md)"
+NIR_DT = typer.Option(None, "--nir-dt", help="a .nir --weights: the step in seconds (default: the file's metadata)")
+NIR_CONVENTIONS = typer.Option("nir", "--nir-conventions", help="a .nir --weights: nir | snntorch (see evsim import --help)")
 
 
 # ---- shared helpers ----------------------------------------------------------------------
@@ -42,13 +47,23 @@ def shipped_model() -> Path:
     return Path(str(resources.files("evsim.weights").joinpath("ecg.h5")))
 
 
-def load_model(path: Optional[Path]):
+def load_model(path: Optional[Path], nir_dt: Optional[float] = None, nir_conventions: str = "nir"):
+    """A model file, or a .nir file imported on the fly (--nir-dt, --nir-conventions)."""
     from .formats.h5 import load_network
 
     if path is None:
         path = shipped_model()
         if not path.is_file():
             raise EvsimError("no --weights given and no model is shipped in evsim/weights")
+    if path.suffix == ".nir":
+        from .formats.nir import ImportOptions, import_nir
+
+        network, notes = import_nir(path, ImportOptions(dt=nir_dt, conventions=nir_conventions))
+        for note in notes:
+            err.print(f"note: {note}", markup=False, highlight=False)
+        return network
+    if nir_dt is not None or nir_conventions != "nir":
+        raise EvsimError("--nir-dt and --nir-conventions apply to .nir files only")
     return load_network(path)
 
 
@@ -160,6 +175,18 @@ def scale_out(cluster: Optional[str], workers: Optional[int], weights: Optional[
     return ScaleOut(cluster, workers, Source(str(path.resolve()), task, str(folder.resolve()) if folder else None, options))
 
 
+def local_only(scale: Optional[ScaleOut], weights: Optional[Path], readout, readout_from, record) -> None:
+    """Workers load the model file as it is: what changes it on the way (a .nir import, --readout)
+    or writes files here (--record) runs in this process only."""
+    if scale is None:
+        return
+    if weights is not None and weights.suffix == ".nir":
+        raise EvsimError("--cluster/--workers take an evsim model file: import the .nir first (evsim import X.nir -o M.h5)")
+    for flag, value in (("--readout", readout), ("--readout-from", readout_from), ("--record", record)):
+        if value is not None:
+            raise EvsimError(f"{flag} runs in this process only: drop it or drop --cluster/--workers")
+
+
 def n_selected(dataset, offset: int, limit: Optional[int]) -> int:
     stop = dataset.n_samples if limit is None else min(dataset.n_samples, offset + limit)
     return max(stop - offset, 0)
@@ -193,7 +220,7 @@ def fmt(x: Optional[float], pct: bool = False) -> str:
 @app.command(context_settings=TASK_ARGS)
 def run(
     ctx: typer.Context,
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file or .nir graph (default: the shipped ECG model)"),
     task: str = typer.Option(..., "--task", "-t", help="task name (see `evsim tasks`); task options follow, e.g. --split train"),
     data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
     engine: str = typer.Option("event", "--engine", help="event | reference"),
@@ -206,19 +233,29 @@ def run(
     profile: Optional[str] = typer.Option(None, "--profile", help="hardware profile: a shipped name (see docs/hardware.md) or a .toml file; adds energy, cores, overflows"),
     cluster: Optional[str] = CLUSTER,
     workers: Optional[int] = WORKERS,
+    readout: Optional[str] = typer.Option(None, "--readout", help=READOUT_HELP),
+    readout_from: Optional[int] = typer.Option(None, "--readout-from", help=READOUT_FROM_HELP),
+    record: Optional[Path] = typer.Option(None, "--record", help=RECORD_HELP),
+    nir_dt: Optional[float] = NIR_DT,
+    nir_conventions: str = NIR_CONVENTIONS,
 ):
     """Run a model on a task: accuracy, spikes and exact operation counts."""
-    network = load_model(weights)
+    network = api.with_readout(load_model(weights, nir_dt, nir_conventions), readout, readout_from)
     dataset = open_dataset(task, data, ctx.args)
     api.check_fit(network, dataset)
     scale = scale_out(cluster, workers, weights, task, data, ctx.args)
+    local_only(scale, weights, readout, readout_from, record)
+    if record is not None:
+        traces.prepare_directory(record)  # before the progress bar: an error prints alone
     if profile is not None:
-        return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale)
+        return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale, record)
     if scale:
         report = scale(f"{network.name} on {task}", "run", engine, init, seed, offset, limit, batch_size)
     else:
         with progress_bar(f"{network.name} on {task}", n_selected(dataset, offset, limit)) as advance:
-            report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance)
+            report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance, record=record)
+    if record is not None:
+        err.print(f"wrote {report.samples} sample traces to {record}")
     if as_json:
         emit_json(report.to_dict())
         return 0
@@ -268,24 +305,42 @@ def neurobench_rows(*blocks: dict[str, Any]) -> list[tuple[str, str]]:
 
 @app.command("import")
 def import_(
-    source: Path = typer.Argument(..., help="a manifest NAME.json (tensors from NAME.npz beside it, or --tensors), or a lava-dl netx file NAME.net"),
+    source: Path = typer.Argument(..., help="a NIR graph NAME.nir, a lava-dl netx file NAME.net, or a manifest NAME.json (tensors from NAME.npz beside it, or --tensors)"),
     output: Path = typer.Option(..., "--output", "-o", help="the evsim model file to write"),
-    tensors: Optional[Path] = typer.Option(None, "--tensors", help="a .npz or PyTorch .pth state_dict"),
+    tensors: Optional[Path] = typer.Option(None, "--tensors", help="manifest: a .npz or PyTorch .pth state_dict"),
     layers: Optional[str] = typer.Option(None, "--layers", help="netx: import layers A:B (a dense sub-stack; B excluded, as netx's skip_layers=A, num_layers=B)"),
     reset_interval: int = typer.Option(0, "--reset-interval", min=0, help="netx: restart each layer's state every N steps (netx's reset_interval; 0: never)"),
     reset_offset: int = typer.Option(0, "--reset-offset", min=0, help="netx: its reset_offset"),
+    dt: Optional[float] = typer.Option(None, "--dt", help="NIR: the step in seconds (default: the file's metadata 'dt')"),
+    conventions: str = typer.Option("nir", "--conventions", help="NIR: nir (Euler, reset to v_reset at the spike, CubaLIF reads the previous current) | snntorch (reset by subtraction one step late, CubaLIF reads the new current)"),
+    discretization: Optional[str] = typer.Option(None, "--discretization", help="NIR: euler | exact (exp(-dt/tau)); default from --conventions"),
+    reset: Optional[str] = typer.Option(None, "--reset", help="NIR: zero (to v_reset) | subtract | none, for every spiking layer"),
+    reset_at: Optional[str] = typer.Option(None, "--reset-at", help="NIR: same-step | next-step"),
+    cuba_update: Optional[str] = typer.Option(None, "--cuba-update", help="NIR: simultaneous (CubaLIF's membrane reads the previous current) | sequential (the new one)"),
 ):
-    """Convert a checkpoint (manifest) or a netx network into an evsim model file."""
+    """Convert a NIR graph, a netx network or a checkpoint (manifest) into an evsim model file."""
     from .formats.h5 import save_network
-    from .formats.manifest import import_manifest
 
+    nir_given = any(v is not None for v in (dt, discretization, reset, reset_at, cuba_update)) or conventions != "nir"
+    netx_given = layers is not None or reset_interval or reset_offset
+    if source.suffix != ".nir" and nir_given:
+        raise EvsimError("--dt, --conventions, --discretization, --reset, --reset-at and --cuba-update apply to NIR files (.nir) only")
+    if source.suffix != ".net" and netx_given:
+        raise EvsimError("--layers, --reset-interval and --reset-offset apply to netx files (.net) only")
     if source.suffix == ".net":
         network = api.import_netx(source, layers, reset_interval, reset_offset)
         for note in network.metadata["netx_import"]["notes"]:
             err.print(f"note: {note}")
+    elif source.suffix == ".nir":
+        from .formats.nir import ImportOptions, import_nir
+
+        options = ImportOptions(dt, conventions, discretization, reset, reset_at, cuba_update)
+        network, notes = import_nir(source, options)
+        for note in notes:
+            err.print(f"note: {note}", markup=False, highlight=False)
     else:
-        if layers is not None or reset_interval or reset_offset:
-            raise EvsimError("--layers, --reset-interval and --reset-offset apply to netx files (.net) only")
+        from .formats.manifest import import_manifest
+
         network = import_manifest(source, tensors)
     save_network(network, output)
     err.print(f"wrote {output}: {network.name}, {network.n_neurons} neurons, {len(network.projections)} projections")
@@ -295,17 +350,29 @@ def import_(
 @app.command()
 def export(
     weights: Path = typer.Argument(..., help="the evsim model file to export"),
-    output: Path = typer.Option(..., "--output", "-o", help="the netx file to write (NAME.net)"),
-    profile: str = typer.Option("loihi2", "--profile", "-p", help="the Loihi profile whose integers the file holds"),
-    as_json: bool = typer.Option(False, "--json"),
+    output: Path = typer.Option(..., "--output", "-o", help="the file to write: NAME.nir (a NIR graph, docs/nir.md) or NAME.net (a lava-dl netx file)"),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="netx: the Loihi profile whose integers the file holds (default loihi2)"),
+    as_json: bool = typer.Option(False, "--json", help="netx: the summary, or the design rules broken, as JSON"),
 ):
-    """Write a model in a Loihi profile's integers as a lava-dl netx file, or the design rules it breaks."""
+    """Write a model as a NIR graph (warning of what other readers lose), or in a Loihi profile's
+    integers as a lava-dl netx file (or the design rules it breaks)."""
     from . import audit as hwapi
     from .hardware.mapping import DesignRuleError
 
     network = load_model(weights)
+    if output.suffix == ".nir":
+        if profile is not None or as_json:
+            raise EvsimError("--profile and --json apply to netx files (.net) only")
+        from .formats.nir import export_nir
+
+        for warning in export_nir(network, output):
+            err.print(f"warning: {warning}", markup=False, highlight=False)
+        err.print(f"wrote {output}")
+        return 0
+    if output.suffix != ".net":
+        raise EvsimError(f"--output: write a NIR file (.nir) or a netx file (.net), got '{output}'")
     try:
-        summary = hwapi.export_netx(network, profile, output)
+        summary = hwapi.export_netx(network, profile or "loihi2", output)
     except DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
     if as_json:
@@ -359,7 +426,7 @@ def info(
 @app.command(context_settings=TASK_ARGS)
 def crosscheck(
     ctx: typer.Context,
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file or .nir graph (default: the shipped ECG model)"),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="task to run both engines on (without: golden records only)"),
     data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
     init: str = typer.Option("zeros", "--init", help="zeros | paper"),
@@ -367,9 +434,13 @@ def crosscheck(
     limit: Optional[int] = typer.Option(None, "--limit"),
     offset: int = typer.Option(0, "--offset"),
     as_json: bool = typer.Option(False, "--json"),
+    readout: Optional[str] = typer.Option(None, "--readout", help=READOUT_HELP),
+    readout_from: Optional[int] = typer.Option(None, "--readout-from", help=READOUT_FROM_HELP),
+    nir_dt: Optional[float] = NIR_DT,
+    nir_conventions: str = NIR_CONVENTIONS,
 ):
     """Both engines (and the golden records) on the same inputs; exit 1 on any disagreement."""
-    network = load_model(weights)
+    network = api.with_readout(load_model(weights, nir_dt, nir_conventions), readout, readout_from)
     dataset = open_dataset(task, data, ctx.args) if task else None
     total = n_selected(dataset, offset, limit) if dataset is not None else 0
     if dataset is not None:
@@ -485,7 +556,7 @@ def print_hardware(hw: dict[str, Any], title: str) -> None:
     out.print(t)
 
 
-def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale=None) -> int:
+def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale=None, record=None) -> int:
     from . import audit as hwapi
     from .hardware.mapping import DesignRuleError
 
@@ -497,9 +568,11 @@ def run_with_profile(network, dataset, task, profile, engine, init, seed, limit,
             report, hw = scale(label, "run", engine, init, seed, offset, limit, batch_size, profile=prof)
         else:
             with progress_bar(label, n_selected(dataset, offset, limit)) as advance:
-                report, hw = hwapi.run_profile(network, dataset, prof, engine, init, seed, offset, limit, batch_size, progress=advance)
+                report, hw = hwapi.run_profile(network, dataset, prof, engine, init, seed, offset, limit, batch_size, progress=advance, record=record)
     except DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
+    if record is not None:
+        err.print(f"wrote {report.samples} sample traces to {record}")
     if as_json:
         emit_json({**report.to_dict(), "hardware": hw})
         return 0
@@ -511,7 +584,7 @@ def run_with_profile(network, dataset, task, profile, engine, init, seed, limit,
 @app.command(context_settings=TASK_ARGS)
 def audit(
     ctx: typer.Context,
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file or .nir graph (default: the shipped ECG model)"),
     task: str = typer.Option(..., "--task", "-t", help="task name; task options follow"),
     profile: str = typer.Option(..., "--profile", help="hardware profile: a shipped name or a .toml file"),
     data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
@@ -525,16 +598,24 @@ def audit(
     as_json: bool = typer.Option(False, "--json"),
     cluster: Optional[str] = CLUSTER,
     workers: Optional[int] = WORKERS,
+    readout: Optional[str] = typer.Option(None, "--readout", help=READOUT_HELP),
+    readout_from: Optional[int] = typer.Option(None, "--readout-from", help=READOUT_FROM_HELP),
+    record: Optional[Path] = typer.Option(None, "--record", help=RECORD_HELP + "; the hardware side"),
+    nir_dt: Optional[float] = NIR_DT,
+    nir_conventions: str = NIR_CONVENTIONS,
 ):
     """Float and hardware side by side: accuracy, agreement, counts, energy, cores, violations, overflows."""
     from . import audit as hwapi
     from .hardware.mapping import DesignRuleError
 
     prof = hwapi.as_profile(profile)
-    network = load_model(weights)
+    network = api.with_readout(load_model(weights, nir_dt, nir_conventions), readout, readout_from)
     dataset = open_dataset(task, data, ctx.args)
     api.check_fit(network, dataset)
     scale = scale_out(cluster, workers, weights, task, data, ctx.args)
+    local_only(scale, weights, readout, readout_from, record)
+    if record is not None:
+        traces.prepare_directory(record)
     try:
         hwapi.prepare_hardware(network, prof, fanin_prune, fanout_prune, ignore_violations)  # design rules first
         label = f"audit {network.name} on {prof.name}"
@@ -544,10 +625,12 @@ def audit(
         else:
             with progress_bar(label, n_selected(dataset, offset, limit)) as advance:
                 report = hwapi.audit(
-                    network, dataset, prof, engine, offset, limit, batch_size, advance, fanin_prune, fanout_prune, ignore_violations
+                    network, dataset, prof, engine, offset, limit, batch_size, advance, fanin_prune, fanout_prune, ignore_violations, record
                 )
     except DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
+    if record is not None:
+        err.print(f"wrote {report.samples} sample traces (hardware side) to {record}")
     if as_json:
         emit_json(report.to_dict())
         return 0

@@ -26,7 +26,7 @@ from . import neurons
 from .errors import EvsimError
 from .neurons import DISCRETIZATIONS, NEURON_TYPES, NeuronType  # noqa: F401  (NEURON_TYPES: the registry's names, re-exported)
 
-AGGREGATES = ("per_step", "sum_softmax", "mean", "sum")
+AGGREGATES = ("per_step", "sum_softmax", "mean", "sum", "last", "max")
 READOUT_VARIABLES = ("mem", "spike")
 INIT_MEM_RULES = ("zeros", "uniform")
 INPUT = "input"  # the name a projection uses for the network's input channels
@@ -143,7 +143,9 @@ class Readout:
 
     per_step: argmax of the variable at every step >= from_step (one prediction per step);
     sum_softmax: argmax of sum_{t >= from_step} softmax(variable_t);
-    mean: argmax of the mean over t >= from_step; sum: argmax of the sum over t >= from_step.
+    mean: argmax of the mean over t >= from_step; sum: argmax of the sum over t >= from_step
+    (of spikes: the spike count); last: argmax at the last step; max: argmax of the maximum
+    over t >= from_step.
     """
 
     layer: str
@@ -424,4 +426,8 @@ def decide(readout: Readout, trace: np.ndarray) -> np.ndarray:
         return np.argmax((e / e.sum(axis=2, keepdims=True)).sum(axis=1), axis=1)
     if readout.aggregate == "mean":
         return np.argmax(window.mean(axis=1), axis=1)
+    if readout.aggregate == "last":
+        return np.argmax(window[:, -1, :], axis=1)
+    if readout.aggregate == "max":
+        return np.argmax(window.max(axis=1), axis=1)
     return np.argmax(window.sum(axis=1), axis=1)

@@ -7,7 +7,7 @@ from pathlib import Path
 from evsim.errors import EvsimError
 
 from .base import Batch, Dataset, TaskOption, TaskSpec
-from . import ecg, random_spikes, ecg_synthetic, shd, mnist
+from . import array, ecg, random_spikes, ecg_synthetic, shd, mnist
 
 TASKS: dict[str, TaskSpec] = {}
 
@@ -17,7 +17,7 @@ def register(spec: TaskSpec) -> TaskSpec:
     return spec
 
 
-for _module in (ecg, random_spikes, ecg_synthetic, shd.SHD, shd.SSC, mnist.SMNIST, mnist.PSMNIST):
+for _module in (ecg, random_spikes, ecg_synthetic, shd.SHD, shd.SSC, mnist.SMNIST, mnist.PSMNIST, array):
     register(_module.SPEC)
 
 
@@ -38,7 +38,7 @@ def open_task(name: str, data_dir: str | Path | None, **options) -> Dataset:
     values.update({k: v for k, v in options.items() if v is not None})
     if data_dir is None:
         if spec.default_data is None:
-            raise EvsimError(f"task '{name}': no data directory given (use --data DIR or set EVSIM_DATA_DIR)")
+            raise EvsimError(f"task '{name}': no data given (use --data PATH or set EVSIM_DATA_DIR)")
         data_dir = spec.default_data()
     return spec.open(Path(data_dir), **values)
 

@@ -121,7 +121,7 @@ def test_torch_state_dict_import_matches_npz(paper_models, paper_network, tmp_pa
         (lambda: tiny_network(projections=tiny_network().projections + [Projection("o", "h", np.ones((3, 2)), np.zeros(3), 1)]), "non-spiking (li) layer"),
         (lambda: tiny_network(projections=[Projection("input", "h", np.ones((3, 2)), np.zeros(3)), Projection("h", "h", np.ones((3, 3)), np.zeros(3), 0), Projection("h", "o", np.ones((2, 3)), np.zeros(2))]), "delay 0 needs a source updated earlier"),
         (lambda: tiny_network(readout=Readout("x")), "readout: layer 'x' does not exist"),
-        (lambda: Readout("o", aggregate="max"), "aggregate must be one of"),
+        (lambda: Readout("o", aggregate="median"), "aggregate must be one of"),
     ],
 )
 def test_model_validates_itself(build, message):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvsimError
-from . import alif, cuba_li, cuba_lif, integrate_fire, lava, li, lif
+from . import alif, cuba_li, cuba_lif, integrate_fire, integrator, lava, li, lif
 from .base import DISCRETIZATIONS, N_COEF, N_OPT, NeuronType, kernel_functions
 
 TYPES: dict[str, NeuronType] = {t.name: t for t in (
@@ -28,6 +28,7 @@ TYPES: dict[str, NeuronType] = {t.name: t for t in (
     li.TYPE,
     cuba_lif.TYPE,
     cuba_li.TYPE,
+    integrator.TYPE,
 )}  # fmt: skip
 ALIASES = {"leaky-integrator": "li"}  # names of version-1 model files
 STEP_CODES = {"alif": 0, "lif": 1, "li": 2, "cuba-lif": 3, "cuba-li": 4}  # kernels dispatch on these
