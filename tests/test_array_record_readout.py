@@ -148,6 +148,8 @@ def test_record_cli_and_bad_directory(tmp_path, cli):
     (tmp_path / "file").write_text("")
     code, _, err = cli("run", "-w", tmp_path / "m.h5", "--task", "array", "--data", tmp_path / "x.npy", "--record", tmp_path / "file")
     assert code == 2 and "is not a directory" in err and err.count("\n") == 1
+    code, _, err = cli("run", "-w", tmp_path / "m.h5", "--task", "array", "--data", tmp_path / "x.npy", "--record", tmp_path / "r", "--workers", "2")
+    assert code == 2 and "--record runs in this process only" in err
 
 
 # ---- --readout -----------------------------------------------------------------------------
