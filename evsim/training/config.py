@@ -11,6 +11,8 @@ from typing import Any
 from ..errors import EvsimError
 
 NEURONS = ("lif", "alif", "leaky-integrator")
+DYNAMICS = ("srnn", "xylo")
+MAX_DASH = 15  # Xylo's bit-shift decays are 4-bit fields: tau = dt * 2^dash, dash <= 15
 
 
 @dataclass
@@ -21,20 +23,30 @@ class TrainConfig:
     task: str = "ecg"
     split: str = "train"  # the task's split trained on (tasks with a 'split' option)
     val_fraction: float = 0.0  # held-out share of the training data, for model selection
-    # ---- architecture: input -> hidden (recurrent) -> output
-    hidden_size: int = 36
+    # ---- architecture: input -> hidden layer(s) (recurrent) -> output
+    # 'srnn': the paper's neurons (lif/alif, reset one step late, (1 - alpha) input gain), layers
+    # fed at delay 0.  'xylo': Xylo's current-based LIF (kernels.py: synaptic current, bias into
+    # the membrane, threshold subtracted at the spike, up to max_spikes per step, decays
+    # 1 - dt/tau with tau snapped to dt * 2^dash), every hidden-to-hidden and hidden-to-output
+    # weight applied from the previous step's spikes, as Xylo's recurrent and readout matrices.
+    dynamics: str = "srnn"
+    hidden_size: int | list[int] = 36  # one size per hidden layer (an int: one layer)
     hidden_neuron: str = "lif"
     hidden_beta: float = 0.0
     hidden_b_j0: float = 0.01
     hidden_tau_m: float = 20.0
     hidden_tau_adp: float = 7.0
+    hidden_tau_syn: float = 2.0  # xylo: synaptic current time constant
+    max_spikes: int = 31  # xylo: spikes per hidden neuron per step (Xylo: 31)
     recurrent: bool = True
     output_neuron: str = "alif"
     output_beta: float = 1.8
     output_b_j0: float = 0.01
     output_tau_m: float = 20.0
     output_tau_adp: float = 100.0
+    output_tau_syn: float = 2.0
     learn_tau: bool = True
+    tau_snap_epoch: int = 0  # xylo: from this epoch on, time constants are dt * 2^dash and frozen
     # ---- readout and loss: NLL of log-softmax(output membrane) at every step >= from_step
     from_step: int = 10
     # ---- surrogate gradient (multi-Gaussian)
@@ -63,7 +75,18 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.validate()
 
+    @property
+    def hidden_sizes(self) -> list[int]:
+        return [self.hidden_size] if isinstance(self.hidden_size, int) else list(self.hidden_size)
+
     def validate(self) -> None:
+        if self.dynamics not in DYNAMICS:
+            raise EvsimError(f"config: dynamics must be one of {DYNAMICS}, got '{self.dynamics}'")
+        sizes = [self.hidden_size] if not isinstance(self.hidden_size, (list, tuple)) else list(self.hidden_size)
+        if not sizes or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in sizes):
+            raise EvsimError(f"config: hidden_size must be a positive integer or a list of them, got {self.hidden_size}")
+        if isinstance(self.hidden_size, tuple):
+            self.hidden_size = list(self.hidden_size)
         if self.hidden_neuron not in ("lif", "alif"):
             raise EvsimError(f"config: hidden_neuron must be 'lif' or 'alif', got '{self.hidden_neuron}'")
         if self.output_neuron not in NEURONS:
@@ -72,10 +95,11 @@ class TrainConfig:
             raise EvsimError("config: a lif hidden layer has no adaptation, so hidden_beta must be 0")
         if self.output_neuron == "lif" and self.output_beta != 0:
             raise EvsimError("config: a lif output layer has no adaptation, so output_beta must be 0")
-        for key in ("hidden_size", "epochs", "batch_size", "threads", "lr_step"):
+        for key in ("epochs", "batch_size", "threads", "lr_step", "max_spikes"):
             if int(getattr(self, key)) <= 0:
                 raise EvsimError(f"config: {key} must be a positive integer, got {getattr(self, key)}")
-        for key in ("hidden_tau_m", "hidden_tau_adp", "output_tau_m", "output_tau_adp", "lr", "sg_sigma"):
+        for key in ("hidden_tau_m", "hidden_tau_adp", "hidden_tau_syn", "output_tau_m", "output_tau_adp", "output_tau_syn",
+                    "lr", "sg_sigma"):
             if not float(getattr(self, key)) > 0:
                 raise EvsimError(f"config: {key} must be positive, got {getattr(self, key)}")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -88,6 +112,27 @@ class TrainConfig:
             raise EvsimError(f"config: backend must be 'fused' or 'autograd', got '{self.backend}'")
         if self.from_step < 0 or self.n_golden < 0:
             raise EvsimError("config: from_step and n_golden must be >= 0")
+        if self.dynamics == "xylo":
+            self._validate_xylo()
+
+    def _validate_xylo(self) -> None:
+        if self.hidden_neuron != "lif" or self.output_neuron not in ("lif", "leaky-integrator"):
+            raise EvsimError("config: dynamics 'xylo' has lif hidden layers (hidden_neuron 'lif') and a lif or "
+                             "leaky-integrator readout: Xylo has no threshold adaptation")
+        if self.init_state != "zeros":
+            raise EvsimError("config: dynamics 'xylo' trains from the zero state, the state Xylo starts from")
+        if not self.hidden_b_j0 > 0 or (self.output_neuron == "lif" and not self.output_b_j0 > 0):
+            raise EvsimError("config: dynamics 'xylo' needs positive thresholds (hidden_b_j0, output_b_j0)")
+        if not 0 <= self.tau_snap_epoch < self.epochs:
+            raise EvsimError(f"config: tau_snap_epoch must lie in [0, epochs) = [0, {self.epochs}) so that the "
+                             f"exported time constants are Xylo's powers of two, got {self.tau_snap_epoch}")
+        for key in ("hidden_tau_m", "output_tau_m"):
+            if not 1.0 <= float(getattr(self, key)) <= 2.0**MAX_DASH:
+                raise EvsimError(f"config: {key} must lie in [1, 2^{MAX_DASH}] steps for Xylo's decays, got {getattr(self, key)}")
+        for key in ("hidden_tau_syn", "output_tau_syn"):
+            if not 2.0 <= float(getattr(self, key)) <= 2.0**MAX_DASH:
+                raise EvsimError(f"config: {key} must lie in [2, 2^{MAX_DASH}] steps (dash 0 would erase the input "
+                                 f"on Xylo), got {getattr(self, key)}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

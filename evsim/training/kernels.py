@@ -1,41 +1,98 @@
-"""Fused forward and backward-through-time of the training SRNN, in Numba (no torch here).
+"""Fused forward and backward-through-time of the training network, in Numba (no torch here).
 
-The network is the paper's: input -> hidden (recurrent, delay 1) -> output, hidden lif/alif,
-output lif/alif or a leaky integrator.  Per layer, per step, per neuron (dt = R_m = 1):
+The network is a stack: input -> hidden layer 1 -> ... -> hidden layer L -> output, each hidden
+layer optionally recurrent (delay 1).  Layers are updated in stack order each step.  A layer's
+input current is
 
-    b   = rho * b + (1 - rho) * s_prev
-    B   = b_j0 + beta * b
-    mem = alpha * mem + (1 - alpha) * I - B * s_prev
-    s   = H(mem - B)                     (surrogate derivative: multi-Gaussian, see surrogate.py)
+    I_l(t) = W_ff,l s_{l-1}(t - d_l) + W_rec,l s_l(t - 1) (+ bias, srnn kinds)
 
-with I_h(t) = Win x(t) + b_in + Whh s_h(t-1) + b_hh and I_o(t) = Who s_h(t) + b_o.
-The input projection of all steps (`ih`) is computed outside as one matrix product, since it
-does not depend on the state.
+where s_0 is the input (its projection, delay 0, is computed outside as one matrix product for
+all steps, `ih`, since it does not depend on the state) and d_l is the layer's feedforward delay
+(0 in the paper's networks; 1 on Xylo, where every hidden-to-hidden and hidden-to-output weight
+is applied from the previous step's spikes).  Neuron kinds, per neuron and step (dt = 1):
+
+  KIND_SRNN (the paper's lif/alif; beta = 0 is lif), s_prev the layer's spikes of t-1:
+      b   = rho * b + (1 - rho) * s_prev;   B = b_j0 + beta * b
+      mem = alpha * mem + (1 - alpha) * I - B * s_prev;   s = H(mem - B)
+  KIND_SRNN_LI (the paper's leaky-integrator readout): mem = alpha * mem + (1 - alpha) * I
+  KIND_CUBA (Xylo's neuron, xylosim's XyloIAFNeuron in float; theta = b_j0, K = max_spikes):
+      i = alpha_syn * (i + I)             (the step's input arrives, then the current decays)
+      u = alpha * v + i + bias            (the bias reaches the membrane directly)
+      n = number of k in 1..K with u >= k * theta;   v = u - theta * n   (reset at the spike)
+  KIND_CUBA_LI (Xylo's readout membrane, never firing): i as above, v = alpha * v + i + bias
+
+The surrogate derivative of a spike is the multi-Gaussian S'(x) (see surrogate_grad).  For the
+multi-spike count n(u) it is S'(u - k0*theta) + S'(u - (k0+1)*theta), k0 = clamp(floor(u/theta),
+1, K), the second term only when k0 < K: the two thresholds nearest u (K = 1: S'(u - theta)).
 
 Autograd through 1301 small steps is dominated by per-operation overhead; here the whole
-sequence is one call and the backward pass is written out by hand:
+sequence is one call and the backward pass is written out by hand.  KIND_SRNN:
 
     gx   = gs * S'(x)                    x = mem - B
-    gm   = carry_m + loss_m + gx         (total adjoint of mem(t))
+    gm   = carry_m (+ loss_m) + gx       (total adjoint of mem(t))
     gB   = -gx - gm * s_prev
     gbt  = carry_b + beta * gB           (total adjoint of b(t))
     gI   = (1 - alpha) * gm
     galpha += gm * (mem_prev - I);   grho += gbt * (b_prev - s_prev)
-    carry_m = alpha * gm;  carry_b = rho * gbt;  carry_s = (1 - rho) * gbt - gm * B  (+ W^T gI)
+    carry_m = alpha * gm;  carry_b = rho * gbt;  carry_s = (1 - rho) * gbt - gm * B
 
-Samples are independent, so both passes loop over samples outermost; parameter gradients of
-the matrices are formed outside from the per-step current adjoints (gI) with one product each.
-tests/test_training.py checks these gradients against plain torch autograd.
+KIND_CUBA (gs the adjoint of n(t), gv of v(t)):
+
+    gv = carry_v (+ loss_v);   gu = gv + (gs - theta * gv) * n'(u);   gi = carry_i + gu
+    gbias += gu;   galpha += gu * v_prev;   carry_v = alpha * gu
+    gI = alpha_syn * gi;   galpha_syn += gi * (i_prev + I);   carry_i = alpha_syn * gi
+
+and every layer's spike carry gets W^T gI of the layers its spikes feed (delay 0: this step's
+gI, delay 1: added to the carry for the step before).  Samples are independent, so both passes
+loop over samples outermost; the weight gradients are formed outside from the per-step current
+adjoints gI with one product each.  tests/test_training.py checks all of it against plain
+torch autograd.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 SQRT_2PI = math.sqrt(2.0 * math.pi)
+KIND_SRNN, KIND_SRNN_LI, KIND_CUBA, KIND_CUBA_LI = 0, 1, 2, 3
+
+
+class Stack(NamedTuple):
+    """The network as flat arrays.  Per layer l (hidden layers, then the output):
+    off[l]:off[l+1] its neurons in the concatenated state; kind, ff_delay (into l >= 1),
+    max_spikes, has_rec; w_ff (target x source of l-1, flattened at ff_off[l]; unused for l = 0),
+    w_rec (size x size at rec_off[l]).  Per neuron: alpha (membrane decay), rho (srnn adaptation
+    decay, cuba synaptic decay), beta, b0 (srnn base threshold, cuba threshold), bias (srnn:
+    projection biases of layers l >= 1, layer 0's are in ih; cuba: the membrane bias)."""
+
+    kind: np.ndarray
+    off: np.ndarray
+    ff_delay: np.ndarray
+    max_spikes: np.ndarray
+    has_rec: np.ndarray
+    w_ff: np.ndarray
+    ff_off: np.ndarray
+    w_rec: np.ndarray
+    rec_off: np.ndarray
+    alpha: np.ndarray
+    rho: np.ndarray
+    beta: np.ndarray
+    b0: np.ndarray
+    bias: np.ndarray
+
+
+class Traces(NamedTuple):
+    """Per sample, step and neuron (concatenated layers): mem (cuba: v after the reset), spk
+    (spike counts), adp (srnn: b; cuba: the synaptic current i), cur (the input current I)."""
+
+    mem: np.ndarray
+    spk: np.ndarray
+    adp: np.ndarray
+    cur: np.ndarray
 
 
 @nb.njit(cache=True, inline="always")
@@ -55,125 +112,178 @@ def surrogate_grad(x, sigma, height, scale, gamma):
 
 
 @nb.njit(cache=True)
-def forward(ih, whh, who, bo, ah, rh, betah, b0h, ao, ro, betao, b0o, o_spiking,
-            mh0, sh0, bh0, mo0, so0, bo0,
-            mem_h, s_h, b_h, mem_o, s_o, b_o, i_h, i_o):
-    """Fill the state traces (samples, steps, size) from the initial state (samples, size)."""
-    n, steps, nh = ih.shape
-    no = who.shape[0]
-    for k in range(n):
-        for t in range(steps):
-            # ---- hidden layer
-            for j in range(nh):
-                acc = ih[k, t, j]
-                if t > 0:
-                    for i in range(nh):
-                        acc += whh[j, i] * s_h[k, t - 1, i]
-                else:
-                    for i in range(nh):
-                        acc += whh[j, i] * sh0[k, i]
-                i_h[k, t, j] = acc
-            for j in range(nh):
-                if t > 0:
-                    mp, sp, bp = mem_h[k, t - 1, j], s_h[k, t - 1, j], b_h[k, t - 1, j]
-                else:
-                    mp, sp, bp = mh0[k, j], sh0[k, j], bh0[k, j]
-                bb = rh[j] * bp + (1.0 - rh[j]) * sp
-                thr = b0h[j] + betah[j] * bb
-                m = ah[j] * mp + (1.0 - ah[j]) * i_h[k, t, j] - thr * sp
-                mem_h[k, t, j] = m
-                b_h[k, t, j] = bb
-                s_h[k, t, j] = 1.0 if m - thr > 0.0 else 0.0
-            # ---- output layer
-            for j in range(no):
-                acc = bo[j]
-                for i in range(nh):
-                    acc += who[j, i] * s_h[k, t, i]
-                i_o[k, t, j] = acc
-                if t > 0:
-                    mp, sp, bp = mem_o[k, t - 1, j], s_o[k, t - 1, j], b_o[k, t - 1, j]
-                else:
-                    mp, sp, bp = mo0[k, j], so0[k, j], bo0[k, j]
-                if o_spiking:
-                    bb = ro[j] * bp + (1.0 - ro[j]) * sp
-                    thr = b0o[j] + betao[j] * bb
-                    m = ao[j] * mp + (1.0 - ao[j]) * acc - thr * sp
-                    mem_o[k, t, j] = m
-                    b_o[k, t, j] = bb
-                    s_o[k, t, j] = 1.0 if m - thr > 0.0 else 0.0
-                else:
-                    mem_o[k, t, j] = ao[j] * mp + (1.0 - ao[j]) * acc
-                    b_o[k, t, j] = 0.0
-                    s_o[k, t, j] = 0.0
+def spike_count(u, theta, k_max):
+    """Spikes of a multi-spike neuron: k in 1..k_max with u >= k * theta (Xylo's >=)."""
+    n = 0
+    while n < k_max and u >= theta * (n + 1):
+        n += 1
+    return n
 
 
 @nb.njit(cache=True)
-def backward(g_mem_o, ih, whh, who, ah, rh, betah, b0h, ao, ro, betao, b0o, o_spiking,
-             mh0, sh0, bh0, mo0, so0, bo0,
-             mem_h, s_h, b_h, mem_o, s_o, b_o, i_h, i_o,
-             sg_sigma, sg_height, sg_scale, sg_gamma,
-             g_ih, g_io, g_ah, g_rh, g_ao, g_ro):
-    """Adjoints of the currents g_ih, g_io (samples, steps, size) and of the decays (samples, size)."""
-    n, steps, nh = ih.shape
-    no = who.shape[0]
-    dt = ih.dtype
-    cm_h = np.zeros(nh, dtype=dt)
-    cs_h = np.zeros(nh, dtype=dt)
-    cb_h = np.zeros(nh, dtype=dt)
-    cm_o = np.zeros(no, dtype=dt)
-    cs_o = np.zeros(no, dtype=dt)
-    cb_o = np.zeros(no, dtype=dt)
-    gs = np.zeros(nh, dtype=dt)
+def count_grad(u, theta, k_max, sigma, height, scale, gamma):
+    """Surrogate dn/du: the multi-Gaussian at the two thresholds nearest u."""
+    k0 = math.floor(u / theta)
+    if k0 < 1:
+        k0 = 1
+    if k0 > k_max:
+        k0 = k_max
+    g = surrogate_grad(u - k0 * theta, sigma, height, scale, gamma)
+    if k0 < k_max:
+        g += surrogate_grad(u - (k0 + 1) * theta, sigma, height, scale, gamma)
+    return g
+
+
+@nb.njit(cache=True, inline="always")
+def _spk_at(tr_spk, s0, k, t, i):
+    if t >= 0:
+        return tr_spk[k, t, i]
+    return s0[k, i]
+
+
+@nb.njit(cache=True)
+def forward(ih, st, m0, s0, a0, tr):
+    """Fill the traces (samples, steps, neurons) from the initial state (samples, neurons)."""
+    n, steps, _ = ih.shape
+    n_layers = len(st.kind)
     for k in range(n):
-        cm_h[:] = 0.0
-        cs_h[:] = 0.0
-        cb_h[:] = 0.0
-        cm_o[:] = 0.0
-        cs_o[:] = 0.0
-        cb_o[:] = 0.0
+        for t in range(steps):
+            for l in range(n_layers):
+                lo, hi = st.off[l], st.off[l + 1]
+                kind = st.kind[l]
+                cuba = kind >= KIND_CUBA
+                # ---- input current
+                for j in range(lo, hi):
+                    if l == 0:
+                        acc = ih[k, t, j]
+                    elif cuba:
+                        acc = 0.0 * ih[k, t, 0]
+                    else:
+                        acc = st.bias[j]
+                    if l > 0:
+                        slo, shi = st.off[l - 1], st.off[l]
+                        base = st.ff_off[l] + (j - lo) * (shi - slo)
+                        ts = t - st.ff_delay[l]
+                        for i in range(slo, shi):
+                            acc += st.w_ff[base + i - slo] * _spk_at(tr.spk, s0, k, ts, i)
+                    if st.has_rec[l]:
+                        base = st.rec_off[l] + (j - lo) * (hi - lo)
+                        for i in range(lo, hi):
+                            acc += st.w_rec[base + i - lo] * _spk_at(tr.spk, s0, k, t - 1, i)
+                    tr.cur[k, t, j] = acc
+                # ---- neuron update
+                for j in range(lo, hi):
+                    if t > 0:
+                        mp, sp, bp = tr.mem[k, t - 1, j], tr.spk[k, t - 1, j], tr.adp[k, t - 1, j]
+                    else:
+                        mp, sp, bp = m0[k, j], s0[k, j], a0[k, j]
+                    a = st.alpha[j]
+                    cur = tr.cur[k, t, j]
+                    if kind == KIND_SRNN:
+                        bb = st.rho[j] * bp + (1.0 - st.rho[j]) * sp
+                        thr = st.b0[j] + st.beta[j] * bb
+                        m = a * mp + (1.0 - a) * cur - thr * sp
+                        tr.mem[k, t, j] = m
+                        tr.adp[k, t, j] = bb
+                        tr.spk[k, t, j] = 1.0 if m - thr > 0.0 else 0.0
+                    elif kind == KIND_SRNN_LI:
+                        tr.mem[k, t, j] = a * mp + (1.0 - a) * cur
+                        tr.adp[k, t, j] = 0.0
+                        tr.spk[k, t, j] = 0.0
+                    else:
+                        ii = st.rho[j] * (bp + cur)
+                        u = a * mp + ii + st.bias[j]
+                        cnt = 0
+                        if kind == KIND_CUBA:
+                            cnt = spike_count(u, st.b0[j], st.max_spikes[l])
+                        tr.adp[k, t, j] = ii
+                        tr.mem[k, t, j] = u - st.b0[j] * cnt
+                        tr.spk[k, t, j] = cnt
+
+
+@nb.njit(cache=True)
+def backward(g_out, ih, st, m0, s0, a0, tr, sg_sigma, sg_height, sg_scale, sg_gamma, g_cur, g_alpha, g_rho, g_bias):
+    """Adjoints of the input currents g_cur (samples, steps, neurons) and, per sample and
+    neuron, of alpha, rho and the cuba bias, given the adjoint g_out of the output layer's
+    membrane (samples, steps, outputs)."""
+    n, steps, _ = ih.shape
+    n_layers = len(st.kind)
+    total = st.off[n_layers]
+    dt = ih.dtype
+    c_mem = np.zeros(total, dtype=dt)  # carried adjoints of mem(t), adp(t), spk(t) from step t+1
+    c_adp = np.zeros(total, dtype=dt)
+    c_spk = np.zeros(total, dtype=dt)
+    gs = np.zeros(total, dtype=dt)
+    o_lo = st.off[n_layers - 1]
+    for k in range(n):
+        c_mem[:] = 0.0
+        c_adp[:] = 0.0
+        c_spk[:] = 0.0
         for t in range(steps - 1, -1, -1):
-            # ---- output layer
-            for j in range(no):
-                if t > 0:
-                    mp, sp, bp = mem_o[k, t - 1, j], s_o[k, t - 1, j], b_o[k, t - 1, j]
-                else:
-                    mp, sp, bp = mo0[k, j], so0[k, j], bo0[k, j]
-                gm = cm_o[j] + g_mem_o[k, t, j]
-                if o_spiking:
-                    thr = b0o[j] + betao[j] * b_o[k, t, j]
-                    gx = cs_o[j] * surrogate_grad(mem_o[k, t, j] - thr, sg_sigma, sg_height, sg_scale, sg_gamma)
-                    gm += gx
-                    gb = cb_o[j] + betao[j] * (-gx - gm * sp)
-                    g_ro[k, j] += gb * (bp - sp)
-                    cb_o[j] = ro[j] * gb
-                    cs_o[j] = (1.0 - ro[j]) * gb - gm * thr
-                g_io[k, t, j] = (1.0 - ao[j]) * gm
-                g_ao[k, j] += gm * (mp - i_o[k, t, j])
-                cm_o[j] = ao[j] * gm
-            # ---- hidden layer: spikes feed the output now and the hidden layer next step
-            for i in range(nh):
-                acc = cs_h[i]
-                for j in range(no):
-                    acc += who[j, i] * g_io[k, t, j]
-                gs[i] = acc
-            for j in range(nh):
-                if t > 0:
-                    mp, sp, bp = mem_h[k, t - 1, j], s_h[k, t - 1, j], b_h[k, t - 1, j]
-                else:
-                    mp, sp, bp = mh0[k, j], sh0[k, j], bh0[k, j]
-                thr = b0h[j] + betah[j] * b_h[k, t, j]
-                gx = gs[j] * surrogate_grad(mem_h[k, t, j] - thr, sg_sigma, sg_height, sg_scale, sg_gamma)
-                gm = cm_h[j] + gx
-                gb = cb_h[j] + betah[j] * (-gx - gm * sp)
-                gi = (1.0 - ah[j]) * gm
-                g_ih[k, t, j] = gi
-                g_ah[k, j] += gm * (mp - i_h[k, t, j])
-                g_rh[k, j] += gb * (bp - sp)
-                cm_h[j] = ah[j] * gm
-                cb_h[j] = rh[j] * gb
-                cs_h[j] = (1.0 - rh[j]) * gb - gm * thr
-            for i in range(nh):
-                acc = 0.0
-                for j in range(nh):
-                    acc += whh[j, i] * g_ih[k, t, j]
-                cs_h[i] += acc
+            for l in range(n_layers - 1, -1, -1):
+                lo, hi = st.off[l], st.off[l + 1]
+                kind = st.kind[l]
+                # spike adjoint: the carry, plus this step's current adjoint of the next layer (delay 0)
+                for i in range(lo, hi):
+                    acc = c_spk[i]
+                    if l + 1 < n_layers and st.ff_delay[l + 1] == 0:
+                        nlo, nhi = st.off[l + 1], st.off[l + 2]
+                        for j in range(nlo, nhi):
+                            acc += st.w_ff[st.ff_off[l + 1] + (j - nlo) * (hi - lo) + i - lo] * g_cur[k, t, j]
+                    gs[i] = acc
+                for j in range(lo, hi):
+                    if t > 0:
+                        mp, sp, bp = tr.mem[k, t - 1, j], tr.spk[k, t - 1, j], tr.adp[k, t - 1, j]
+                    else:
+                        mp, sp, bp = m0[k, j], s0[k, j], a0[k, j]
+                    a = st.alpha[j]
+                    if l == n_layers - 1:
+                        gm = c_mem[j] + g_out[k, t, j - o_lo]
+                    else:
+                        gm = c_mem[j]
+                    if kind == KIND_SRNN:
+                        thr = st.b0[j] + st.beta[j] * tr.adp[k, t, j]
+                        gx = gs[j] * surrogate_grad(tr.mem[k, t, j] - thr, sg_sigma, sg_height, sg_scale, sg_gamma)
+                        gm += gx
+                        gb = c_adp[j] + st.beta[j] * (-gx - gm * sp)
+                        g_cur[k, t, j] = (1.0 - a) * gm
+                        g_alpha[k, j] += gm * (mp - tr.cur[k, t, j])
+                        g_rho[k, j] += gb * (bp - sp)
+                        c_mem[j] = a * gm
+                        c_adp[j] = st.rho[j] * gb
+                        c_spk[j] = (1.0 - st.rho[j]) * gb - gm * thr
+                    elif kind == KIND_SRNN_LI:
+                        g_cur[k, t, j] = (1.0 - a) * gm
+                        g_alpha[k, j] += gm * (mp - tr.cur[k, t, j])
+                        c_mem[j] = a * gm
+                    else:
+                        gu = gm
+                        if kind == KIND_CUBA:
+                            theta = st.b0[j]
+                            u = tr.mem[k, t, j] + theta * tr.spk[k, t, j]
+                            gu += (gs[j] - theta * gm) * count_grad(u, theta, st.max_spikes[l], sg_sigma, sg_height,
+                                                                    sg_scale, sg_gamma)
+                        gi = c_adp[j] + gu
+                        g_bias[k, j] += gu
+                        g_alpha[k, j] += gu * mp
+                        c_mem[j] = a * gu
+                        g_cur[k, t, j] = st.rho[j] * gi
+                        g_rho[k, j] += gi * (bp + tr.cur[k, t, j])
+                        c_adp[j] = st.rho[j] * gi
+                        c_spk[j] = 0.0
+            # the spikes of step t-1 reached this step's currents through delay-1 weights
+            for l in range(n_layers):
+                lo, hi = st.off[l], st.off[l + 1]
+                if st.has_rec[l]:
+                    for i in range(lo, hi):
+                        acc = 0.0
+                        for j in range(lo, hi):
+                            acc += st.w_rec[st.rec_off[l] + (j - lo) * (hi - lo) + i - lo] * g_cur[k, t, j]
+                        c_spk[i] += acc
+                if l > 0 and st.ff_delay[l] == 1:
+                    slo, shi = st.off[l - 1], st.off[l]
+                    for i in range(slo, shi):
+                        acc = 0.0
+                        for j in range(lo, hi):
+                            acc += st.w_ff[st.ff_off[l] + (j - lo) * (shi - slo) + i - slo] * g_cur[k, t, j]
+                        c_spk[i] += acc

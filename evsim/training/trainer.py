@@ -18,7 +18,7 @@ from .config import TrainConfig
 from .data import DenseData, load_dense, open_dataset
 from .srnn import SRNN, sequence_loss
 
-CHECKPOINT_FORMAT = "evsim-train-checkpoint-1"
+CHECKPOINT_FORMAT = "evsim-train-checkpoint-2"  # 2: layers by name (ff.h, rec.h, tau_m.h, ...)
 
 
 @dataclass
@@ -36,12 +36,15 @@ def _dtype(config: TrainConfig) -> torch.dtype:
 
 
 def build_optimizer(model: SRNN, c: TrainConfig):
-    base = [p for n, p in model.named_parameters() if not n.startswith("tau_") and p.requires_grad]
+    hidden_taus = [p for name in model.hidden_names for p in model.time_constants(name)]
+    output_taus = model.time_constants("o")
+    taus = {id(p) for p in hidden_taus + output_taus}
+    base = [p for p in model.parameters() if id(p) not in taus and p.requires_grad]
     groups = [{"params": base}]
     if c.learn_tau:
         groups += [
-            {"params": [model.tau_m_h, model.tau_adp_h], "lr": c.lr * c.lr_tau_hidden},
-            {"params": [model.tau_m_o, model.tau_adp_o], "lr": c.lr * c.lr_tau_output},
+            {"params": hidden_taus, "lr": c.lr * c.lr_tau_hidden},
+            {"params": output_taus, "lr": c.lr * c.lr_tau_output},
         ]
     opt = torch.optim.Adam(groups, lr=c.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=c.lr_step, gamma=c.lr_gamma)
@@ -60,7 +63,7 @@ def evaluate(model: SRNN, data: DenseData, batch_size: int = 128, init: str = "z
     """Per-step accuracy from from_step (unlabelled steps count as class 0) and over labelled steps."""
     fs = model.config.from_step
     correct = scored = correct_lab = scored_lab = 0
-    dt = model.i2h.weight.dtype
+    dt = model.dtype
     for s in range(0, len(data), batch_size):
         x = torch.from_numpy(data.x[s : s + batch_size]).to(dt)
         gen = torch.Generator().manual_seed(s)
@@ -189,6 +192,8 @@ def train(
     with Progress(*columns, console=console, transient=True, disable=not progress) as bar:
         for epoch in range(start_epoch, c.epochs):
             t0 = time.perf_counter()
+            if model.xylo and epoch >= c.tau_snap_epoch:
+                model.snap_time_constants()  # idempotent: also right after a resume
             task = bar.add_task("train", total=n_batches, epoch=epoch, loss=0.0, acc=0.0)
             order = np.random.default_rng([c.seed, epoch]).permutation(n_train)
             loss_sum = 0.0
@@ -209,9 +214,7 @@ def train(
                 if c.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
                 opt.step()
-                with torch.no_grad():  # keep time constants positive
-                    for p in (model.tau_m_h, model.tau_adp_h, model.tau_m_o, model.tau_adp_o):
-                        p.clamp_(min=1e-2)
+                model.clamp_time_constants()
                 hit = mem[:, c.from_step :].argmax(2) == y[:, c.from_step :]
                 correct += int(hit.sum())
                 scored += hit.numel()
@@ -229,7 +232,9 @@ def train(
             if val_data is not None:
                 model.eval()
                 rec["val_accuracy"] = evaluate(model, val_data)["accuracy"]
-                if best is None or rec["val_accuracy"] > best["val_accuracy"]:
+                # xylo: only epochs with Xylo's power-of-two time constants can be exported
+                selectable = not model.xylo or epoch >= c.tau_snap_epoch
+                if selectable and (best is None or rec["val_accuracy"] > best["val_accuracy"]):
                     best = {"epoch": epoch, "val_accuracy": rec["val_accuracy"],
                             "state": {k: v.clone() for k, v in model.state_dict().items()}}
             history.append(rec)
