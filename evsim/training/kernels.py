@@ -66,8 +66,9 @@ class Stack(NamedTuple):
     off[l]:off[l+1] its neurons in the concatenated state; kind, ff_delay (into l >= 1),
     max_spikes, has_rec; w_ff (target x source of l-1, flattened at ff_off[l]; unused for l = 0),
     w_rec (size x size at rec_off[l]).  Per neuron: alpha (membrane decay), rho (srnn adaptation
-    decay, cuba synaptic decay), beta, b0 (srnn base threshold, cuba threshold), bias (srnn:
-    projection biases of layers l >= 1, layer 0's are in ih; cuba: the membrane bias)."""
+    decay, cuba synaptic decay), beta, b0 (srnn base threshold, cuba threshold), cur_bias (srnn:
+    the projection biases of layers l >= 1, layer 0's are in ih; cuba: 0), bias (cuba: the
+    membrane bias)."""
 
     kind: np.ndarray
     off: np.ndarray
@@ -78,6 +79,7 @@ class Stack(NamedTuple):
     ff_off: np.ndarray
     w_rec: np.ndarray
     rec_off: np.ndarray
+    cur_bias: np.ndarray
     alpha: np.ndarray
     rho: np.ndarray
     beta: np.ndarray
@@ -135,10 +137,10 @@ def count_grad(u, theta, k_max, sigma, height, scale, gamma):
 
 
 @nb.njit(cache=True, inline="always")
-def _spk_at(tr_spk, s0, k, t, i):
-    if t >= 0:
-        return tr_spk[k, t, i]
-    return s0[k, i]
+def _matrix(flat, start, rows, cols):
+    """A layer's weights (rows x cols) as a view of the flat weight array.  Kernels index
+    views from 0 so that Numba can drop its negative-index checks in the inner loops."""
+    return flat[start : start + rows * cols].reshape((rows, cols))
 
 
 @nb.njit(cache=True)
@@ -146,59 +148,63 @@ def forward(ih, st, m0, s0, a0, tr):
     """Fill the traces (samples, steps, neurons) from the initial state (samples, neurons)."""
     n, steps, _ = ih.shape
     n_layers = len(st.kind)
+    w_ff, w_rec, cur_bias, off, kinds = st.w_ff, st.w_rec, st.cur_bias, st.off, st.kind
+    alpha, rho, beta, b0, bias = st.alpha, st.rho, st.beta, st.b0, st.bias
+    mem, spk, adp, cur = tr.mem, tr.spk, tr.adp, tr.cur
     for k in range(n):
         for t in range(steps):
+            now = spk[k, t]
+            prev = spk[k, t - 1] if t > 0 else s0[k]
             for l in range(n_layers):
-                lo, hi = st.off[l], st.off[l + 1]
-                kind = st.kind[l]
-                cuba = kind >= KIND_CUBA
+                lo, hi = off[l], off[l + 1]
+                kind = kinds[l]
                 # ---- input current
-                for j in range(lo, hi):
-                    if l == 0:
-                        acc = ih[k, t, j]
-                    elif cuba:
-                        acc = 0.0 * ih[k, t, 0]
-                    else:
-                        acc = st.bias[j]
+                src = now
+                if l > 0 and st.ff_delay[l] == 1:
+                    src = prev
+                slo = off[l - 1] if l > 0 else 0
+                shi = lo
+                src_l = src[slo:shi]
+                prev_l = prev[lo:hi]
+                w_in = _matrix(w_ff, st.ff_off[l], hi - lo, shi - slo)
+                w_r = _matrix(w_rec, st.rec_off[l], hi - lo, hi - lo) if st.has_rec[l] else w_in
+                for j in range(hi - lo):
+                    acc = ih[k, t, j] if l == 0 else cur_bias[lo + j]
                     if l > 0:
-                        slo, shi = st.off[l - 1], st.off[l]
-                        base = st.ff_off[l] + (j - lo) * (shi - slo)
-                        ts = t - st.ff_delay[l]
-                        for i in range(slo, shi):
-                            acc += st.w_ff[base + i - slo] * _spk_at(tr.spk, s0, k, ts, i)
+                        for i in range(shi - slo):
+                            acc += w_in[j, i] * src_l[i]
                     if st.has_rec[l]:
-                        base = st.rec_off[l] + (j - lo) * (hi - lo)
-                        for i in range(lo, hi):
-                            acc += st.w_rec[base + i - lo] * _spk_at(tr.spk, s0, k, t - 1, i)
-                    tr.cur[k, t, j] = acc
+                        for i in range(hi - lo):
+                            acc += w_r[j, i] * prev_l[i]
+                    cur[k, t, lo + j] = acc
                 # ---- neuron update
                 for j in range(lo, hi):
                     if t > 0:
-                        mp, sp, bp = tr.mem[k, t - 1, j], tr.spk[k, t - 1, j], tr.adp[k, t - 1, j]
+                        mp, sp, bp = mem[k, t - 1, j], spk[k, t - 1, j], adp[k, t - 1, j]
                     else:
                         mp, sp, bp = m0[k, j], s0[k, j], a0[k, j]
-                    a = st.alpha[j]
-                    cur = tr.cur[k, t, j]
+                    a = alpha[j]
+                    c = cur[k, t, j]
                     if kind == KIND_SRNN:
-                        bb = st.rho[j] * bp + (1.0 - st.rho[j]) * sp
-                        thr = st.b0[j] + st.beta[j] * bb
-                        m = a * mp + (1.0 - a) * cur - thr * sp
-                        tr.mem[k, t, j] = m
-                        tr.adp[k, t, j] = bb
-                        tr.spk[k, t, j] = 1.0 if m - thr > 0.0 else 0.0
+                        bb = rho[j] * bp + (1.0 - rho[j]) * sp
+                        thr = b0[j] + beta[j] * bb
+                        m = a * mp + (1.0 - a) * c - thr * sp
+                        mem[k, t, j] = m
+                        adp[k, t, j] = bb
+                        spk[k, t, j] = 1.0 if m - thr > 0.0 else 0.0
                     elif kind == KIND_SRNN_LI:
-                        tr.mem[k, t, j] = a * mp + (1.0 - a) * cur
-                        tr.adp[k, t, j] = 0.0
-                        tr.spk[k, t, j] = 0.0
+                        mem[k, t, j] = a * mp + (1.0 - a) * c
+                        adp[k, t, j] = 0.0
+                        spk[k, t, j] = 0.0
                     else:
-                        ii = st.rho[j] * (bp + cur)
-                        u = a * mp + ii + st.bias[j]
+                        ii = rho[j] * (bp + c)
+                        u = a * mp + ii + bias[j]
                         cnt = 0
                         if kind == KIND_CUBA:
-                            cnt = spike_count(u, st.b0[j], st.max_spikes[l])
-                        tr.adp[k, t, j] = ii
-                        tr.mem[k, t, j] = u - st.b0[j] * cnt
-                        tr.spk[k, t, j] = cnt
+                            cnt = spike_count(u, b0[j], st.max_spikes[l])
+                        adp[k, t, j] = ii
+                        mem[k, t, j] = u - b0[j] * cnt
+                        spk[k, t, j] = cnt
 
 
 @nb.njit(cache=True)
@@ -224,13 +230,18 @@ def backward(g_out, ih, st, m0, s0, a0, tr, sg_sigma, sg_height, sg_scale, sg_ga
                 lo, hi = st.off[l], st.off[l + 1]
                 kind = st.kind[l]
                 # spike adjoint: the carry, plus this step's current adjoint of the next layer (delay 0)
-                for i in range(lo, hi):
-                    acc = c_spk[i]
-                    if l + 1 < n_layers and st.ff_delay[l + 1] == 0:
-                        nlo, nhi = st.off[l + 1], st.off[l + 2]
-                        for j in range(nlo, nhi):
-                            acc += st.w_ff[st.ff_off[l + 1] + (j - nlo) * (hi - lo) + i - lo] * g_cur[k, t, j]
-                    gs[i] = acc
+                if l + 1 < n_layers and st.ff_delay[l + 1] == 0:
+                    nlo, nhi = st.off[l + 1], st.off[l + 2]
+                    w = _matrix(st.w_ff, st.ff_off[l + 1], nhi - nlo, hi - lo)
+                    g_next = g_cur[k, t, nlo:nhi]
+                    for i in range(hi - lo):
+                        acc = c_spk[lo + i]
+                        for j in range(nhi - nlo):
+                            acc += w[j, i] * g_next[j]
+                        gs[lo + i] = acc
+                else:
+                    for i in range(lo, hi):
+                        gs[i] = c_spk[i]
                 for j in range(lo, hi):
                     if t > 0:
                         mp, sp, bp = tr.mem[k, t - 1, j], tr.spk[k, t - 1, j], tr.adp[k, t - 1, j]
@@ -274,16 +285,19 @@ def backward(g_out, ih, st, m0, s0, a0, tr, sg_sigma, sg_height, sg_scale, sg_ga
             # the spikes of step t-1 reached this step's currents through delay-1 weights
             for l in range(n_layers):
                 lo, hi = st.off[l], st.off[l + 1]
+                g_l = g_cur[k, t, lo:hi]
                 if st.has_rec[l]:
-                    for i in range(lo, hi):
+                    w = _matrix(st.w_rec, st.rec_off[l], hi - lo, hi - lo)
+                    for i in range(hi - lo):
                         acc = 0.0
-                        for j in range(lo, hi):
-                            acc += st.w_rec[st.rec_off[l] + (j - lo) * (hi - lo) + i - lo] * g_cur[k, t, j]
-                        c_spk[i] += acc
+                        for j in range(hi - lo):
+                            acc += w[j, i] * g_l[j]
+                        c_spk[lo + i] += acc
                 if l > 0 and st.ff_delay[l] == 1:
                     slo, shi = st.off[l - 1], st.off[l]
-                    for i in range(slo, shi):
+                    w = _matrix(st.w_ff, st.ff_off[l], hi - lo, shi - slo)
+                    for i in range(shi - slo):
                         acc = 0.0
-                        for j in range(lo, hi):
-                            acc += st.w_ff[st.ff_off[l] + (j - lo) * (shi - slo) + i - slo] * g_cur[k, t, j]
-                        c_spk[i] += acc
+                        for j in range(hi - lo):
+                            acc += w[j, i] * g_l[j]
+                        c_spk[slo + i] += acc

@@ -207,7 +207,7 @@ class _Spec:
     def stack(self, layers, nd) -> tuple[kernels.Stack, list]:
         off = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
         w_ff, w_rec, ff_off, rec_off = [], [], [0], [0]
-        alpha, rho, bias, decays = [], [], [], []
+        alpha, rho, cur_bias, bias, decays = [], [], [], [], []
         for l, (wf, bf, wr, br, tau_m, tau_r, nb) in enumerate(layers):
             size = self.sizes[l]
             w_ff.append(_np(wf).reshape(-1) if l > 0 else np.zeros(0, nd))
@@ -219,18 +219,17 @@ class _Spec:
             alpha.append(a)
             rho.append(r)
             decays.append((a, r))
-            if self.xylo:
-                bias.append(_np(nb))
-            elif l == 0 or bf is None:
-                bias.append(np.zeros(size, nd))  # layer 0's biases are in ih
+            bias.append(_np(nb) if self.xylo else np.zeros(size, nd))
+            if l == 0 or bf is None:
+                cur_bias.append(np.zeros(size, nd))  # layer 0's biases are in ih; xylo's reach the membrane
             else:
-                bias.append(_np(bf) + _np(br) if br is not None and self.has_rec[l] else _np(bf))
+                cur_bias.append(_np(bf) + _np(br) if br is not None else _np(bf))
         vec = lambda vals: np.concatenate([np.full(s, v, nd) for s, v in zip(self.sizes, vals)])  # noqa: E731
         i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
         st = kernels.Stack(
             kind=i64(self.kinds), off=off, ff_delay=i64(self.ff_delay), max_spikes=i64(self.max_spikes),
             has_rec=i64(self.has_rec), w_ff=np.concatenate(w_ff).astype(nd), ff_off=i64(ff_off[:-1]),
-            w_rec=np.concatenate(w_rec).astype(nd), rec_off=i64(rec_off[:-1]),
+            w_rec=np.concatenate(w_rec).astype(nd), rec_off=i64(rec_off[:-1]), cur_bias=np.concatenate(cur_bias).astype(nd),
             alpha=np.concatenate(alpha).astype(nd), rho=np.concatenate(rho).astype(nd),
             beta=vec(self.beta), b0=vec(self.b0), bias=np.concatenate(bias).astype(nd),
         )
