@@ -53,7 +53,8 @@ def _random_model(config: TrainConfig, n_in=4, n_out=3, seed=0):
     return m
 
 
-XYLO = dict(dynamics="xylo", hidden_b_j0=1.0, output_neuron="leaky-integrator", output_beta=0.0, output_b_j0=0.0, epochs=2)
+XYLO = dict(dynamics="xylo", hidden_b_j0=1.0, output_neuron="leaky-integrator", output_beta=0.0, output_b_j0=0.0, epochs=2,
+            dt=0.004)
 CASES = [
     dict(),  # the ECG recipe: lif hidden, alif output
     dict(hidden_neuron="alif", hidden_beta=1.8, init_state="uniform"),
@@ -93,7 +94,7 @@ def test_fused_backward_equals_autograd(overrides):
         np.testing.assert_allclose(results["fused"][2][name], g, rtol=1e-9, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("overrides", CASES[:3] + [CASES[4]])
+@pytest.mark.parametrize("overrides", CASES[:3] + CASES[4:])
 @pytest.mark.parametrize("rule", ["zeros", "paper"])
 def test_float64_forward_equals_evsim_engines(overrides, rule):
     from evsim import api
@@ -106,7 +107,8 @@ def test_float64_forward_equals_evsim_engines(overrides, rule):
     x = (np.random.default_rng(5).random((3, 60, 4)) < 0.25).astype(np.float64)
     ids = np.arange(3)
     st = initial_state(net, ids, rule, seed=11)
-    tstate = [torch.from_numpy(np.concatenate([getattr(s, k) for s in st], axis=1)) for k in ("mem", "spike", "b")]
+    keys = ("mem", "spike", "syn") if c.dynamics == "xylo" else ("mem", "spike", "b")  # xylo: adp is the current
+    tstate = [torch.from_numpy(np.concatenate([getattr(s, k) for s in st], axis=1)) for k in keys]
     with torch.no_grad():
         mem, s_h, _ = m(torch.from_numpy(x), tstate, backend="fused")
     assert s_h.sum() > 0
@@ -149,16 +151,55 @@ def test_training_smoke_and_export_round_trip(tmp_path):
         assert check.passed and check.max_abs_diff < 1e-9, check
 
 
-def test_resume_continues_exactly(tmp_path):
+XYLO_SYNTH = {**{k: v for k, v in XYLO.items() if k != "epochs"}, "hidden_size": [6, 5], "tau_snap_epoch": 1,
+              "hidden_tau_m": 12.0, "hidden_tau_syn": 3.0}
+
+
+@pytest.mark.parametrize("overrides", [{}, XYLO_SYNTH])
+def test_resume_continues_exactly(tmp_path, overrides):
+    """xylo: the time constants snap to powers of two at epoch 1 and stay frozen after the resume."""
     from evsim.training.trainer import train
 
     quiet = dict(progress=False, log=lambda m: None, evaluate_with_evsim=False)
-    straight = train(_synthetic_config(epochs=3), checkpoint=tmp_path / "a.ckpt", **quiet)
-    train(_synthetic_config(epochs=2), checkpoint=tmp_path / "b.ckpt", **quiet)
-    resumed = train(_synthetic_config(epochs=3), checkpoint=tmp_path / "b.ckpt", resume=tmp_path / "b.ckpt", **quiet)
+    straight = train(_synthetic_config(epochs=3, **overrides), checkpoint=tmp_path / "a.ckpt", **quiet)
+    train(_synthetic_config(epochs=2, **overrides), checkpoint=tmp_path / "b.ckpt", **quiet)
+    resumed = train(_synthetic_config(epochs=3, **overrides), checkpoint=tmp_path / "b.ckpt", resume=tmp_path / "b.ckpt", **quiet)
     assert len(resumed.history) == 3
     for k, v in straight.model.state_dict().items():
         assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_xylo_training_exports_xylo_neurons(tmp_path):
+    """Learned time constants snap to dt * 2^dash; the export is cuba-lif / cuba-li with Xylo's
+    delays, and evsim's engines reproduce the trainer's float64 trace (golden records)."""
+    from evsim import api
+    from evsim.formats.h5 import load_network
+    from evsim.training.trainer import train
+
+    c = _synthetic_config(**XYLO_SYNTH)
+    torch.manual_seed(c.seed)
+    res = train(c, out=tmp_path / "x.h5", progress=False, log=lambda m: None, command="test")
+    net = load_network(tmp_path / "x.h5")
+    assert [(layer.name, layer.neuron) for layer in net.layers] == [("h1", "cuba-lif"), ("h2", "cuba-lif"), ("o", "cuba-li")]
+    assert [(p.source, p.target, p.delay) for p in net.projections] == [
+        ("input", "h1", 0), ("h1", "h1", 1), ("h1", "h2", 1), ("h2", "h2", 1), ("h2", "o", 1)]
+    assert net.dt == 0.004 and net.discretization == "euler"
+    for layer in net.layers:
+        for key in ("tau_mem", "tau_syn"):
+            dash = np.log2(layer.params[key] / net.dt)
+            np.testing.assert_array_equal(dash, np.round(dash))  # powers of two: Xylo's bit-shift decays
+            assert dash.min() >= (1 if key == "tau_syn" else 0) and dash.max() <= 15
+        assert not np.array_equal(layer.params["v_leak"], np.zeros(layer.size))  # the membrane biases were learned
+    h1 = net.layer("h1")
+    assert h1.options["max_spikes"] == 31 and h1.options["reset_at"] == "same-step" and h1.options["update"] == "sequential"
+    # 1 - 1/tau_syn and the unit gains of Xylo's neuron, as the registry's coefficients
+    coef = h1.coefficients(net.dt, net.discretization)
+    np.testing.assert_array_equal(coef[:, 1], np.ones(h1.size))
+    tau_syn_steps = res.model.tau_syn["h1"].detach().double().numpy()
+    np.testing.assert_array_equal(coef[:, 6], 1 - 1 / tau_syn_steps)
+    assert all(np.all(p.bias == 0) for p in net.projections)
+    for check in api.check_golden(net):
+        assert check.passed and check.max_abs_diff < 1e-9, check
 
 
 def test_fixed_seed_reproduces():

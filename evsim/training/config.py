@@ -47,6 +47,7 @@ class TrainConfig:
     output_tau_syn: float = 2.0
     learn_tau: bool = True
     tau_snap_epoch: int = 0  # xylo: from this epoch on, time constants are dt * 2^dash and frozen
+    dt: float = 1.0  # xylo: the time step in the exported model's time unit (QTDB: 0.004 s); training is in steps
     # ---- readout and loss: NLL of log-softmax(output membrane) at every step >= from_step
     from_step: int = 10
     # ---- surrogate gradient (multi-Gaussian)
@@ -112,6 +113,8 @@ class TrainConfig:
             raise EvsimError(f"config: backend must be 'fused' or 'autograd', got '{self.backend}'")
         if self.from_step < 0 or self.n_golden < 0:
             raise EvsimError("config: from_step and n_golden must be >= 0")
+        if not float(self.dt) > 0 or (self.dynamics == "srnn" and self.dt != 1.0):
+            raise EvsimError(f"config: dt must be positive, and 1 for dynamics 'srnn' (its time constants are in steps), got {self.dt}")
         if self.dynamics == "xylo":
             self._validate_xylo()
 

@@ -413,9 +413,10 @@ class SRNN(nn.Module):
     def to_network(self, name: str = "srnn", metadata: dict | None = None) -> Network:
         """The trained model as an evsim Network (float64 copies of the parameters)."""
         if self.xylo:
-            raise EvsimError("exporting dynamics 'xylo' needs the neuron registry (cuba-lif)")
+            return self._xylo_network(name, metadata)
         c = self.config
         a = lambda t: t.detach().cpu().double().numpy().copy()  # noqa: E731
+
         # the training equations are the SRNN family's (dt = R_m = 1): legacy_layer maps them
         # onto the registry's types bit for bit (lif: reset subtract at the next step)
         def layer(name, size, neuron, tau_m, tau_adp, beta, b_j0):
@@ -434,7 +435,6 @@ class SRNN(nn.Module):
         else:
             layers.append(layer("o", self.n_outputs, "leaky-integrator", a(self.tau_m["o"]), None, None, None))
         projections.append(Projection(src, "o", a(self.ff["o"].weight), a(self.ff["o"].bias), delay=0))
-        scale = float(c.init_scale)
         return Network(
             name=name,
             n_inputs=self.n_inputs,
@@ -443,7 +443,50 @@ class SRNN(nn.Module):
             readout=Readout(layer="o", variable="mem", aggregate="per_step", from_step=c.from_step),
             # the paper's rule (mem = U(0,1), spike = mem), recorded for `--init paper`; evsim and
             # the hardware run from zeros by default
-            initial_state=InitialState(default=LayerInit("uniform", scale)),
+            initial_state=InitialState(default=LayerInit("uniform", float(c.init_scale))),
+            metadata=dict(metadata or {}),
+        )
+
+    def _xylo_network(self, name: str, metadata: dict | None) -> Network:
+        """Xylo's neurons as the registry's cuba-lif / cuba-li, exactly (euler decays, dt = the
+        config's dt, time constants dt * 2^dash):
+
+            alpha_syn = 1 - dt/tau_syn, alpha = 1 - dt/tau_mem  (1 - 2^-dash)
+            w_in = tau_syn/dt - 1   so that (1 - alpha_syn) * w_in * I = alpha_syn * I
+            r = tau_mem/dt          so that (1 - alpha) * r = 1: the current adds unscaled
+            v_leak = bias * tau_mem/dt   so that (1 - alpha) * v_leak = the membrane bias
+
+        with update 'sequential' (the membrane reads the new current), reset subtract at the
+        spike, max_spikes as trained; projections without biases; the hidden-to-hidden and
+        hidden-to-readout projections at delay 1 (Xylo's recurrent and readout matrices)."""
+        c = self.config
+        a = lambda t: t.detach().cpu().double().numpy().copy()  # noqa: E731
+        dt = float(c.dt)
+        layers, projections = [], []
+        src = INPUT
+        for lname, size in zip(self.layer_names, self.sizes):
+            tau_m, tau_s, bias = a(self.tau_m[lname]), a(self.tau_syn[lname]), a(self.bias[lname])
+            params = dict(tau_syn=tau_s * dt, tau_mem=tau_m * dt, r=tau_m, w_in=tau_s - 1.0, v_leak=bias * tau_m)
+            options = dict(update="sequential")
+            if lname != "o" or self.o_spiking:
+                params["v_threshold"] = c.output_b_j0 if lname == "o" else c.hidden_b_j0
+                options.update(reset="subtract", reset_at="same-step", max_spikes=1 if lname == "o" else c.max_spikes)
+            kind = "cuba-lif" if "v_threshold" in params else "cuba-li"
+            layers.append(Layer(lname, size, kind, params=params, options=options))
+            ff = a(self.ff[lname].weight)
+            projections.append(Projection(src, lname, ff, np.zeros(size), delay=0 if src == INPUT else 1))
+            if lname in self.rec and c.recurrent:
+                projections.append(Projection(lname, lname, a(self.rec[lname].weight), np.zeros(size), delay=1))
+            src = lname
+        return Network(
+            name=name,
+            n_inputs=self.n_inputs,
+            layers=layers,
+            projections=projections,
+            readout=Readout(layer="o", variable="mem", aggregate="per_step", from_step=c.from_step),
+            initial_state=InitialState(),  # Xylo starts from zeros
+            dt=dt,
+            discretization="euler",
             metadata=dict(metadata or {}),
         )
 
