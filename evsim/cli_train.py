@@ -41,7 +41,7 @@ def train(
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of weights, data order and random initial states"),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (time constants get a multiple)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="sequences per step"),
-    hidden: Optional[int] = typer.Option(None, "--hidden", help="hidden layer size"),
+    hidden: Optional[int] = typer.Option(None, "--hidden", help="hidden layer size (several layers: --set hidden_size=[32,32])"),
     init_state: Optional[str] = typer.Option(None, "--init-state", help="zeros (default) | uniform (the paper's random state)"),
     val_fraction: Optional[float] = typer.Option(None, "--val-fraction", help="held-out share of the training data; the best epoch on it is exported"),
     set_: list[str] = typer.Option([], "--set", help="any TrainConfig field, KEY=VALUE (repeatable), e.g. --set lr_step=150"),
@@ -51,7 +51,7 @@ def train(
     no_eval: bool = typer.Option(False, "--no-eval", help="skip the evaluation with evsim's event engine"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ):
-    """Train an SRNN the paper's way (PyTorch) and export it to evsim's format."""
+    """Train an SRNN the paper's way, or for Xylo (--set dynamics=xylo), and export it to evsim's format."""
     from .training import TrainConfig, require_torch
 
     require_torch()
