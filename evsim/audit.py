@@ -90,10 +90,12 @@ def prepare_hardware(
             raise EvsimError(f"--fanin-prune: profile '{profile.name}' has no fan-in limit to prune to")
         net, remedies["fanin_prune"] = prune_fan_in(net, limit, fanin_prune)
     if fanout_prune:
-        limit = profile.limits.fan_out_per_neuron
+        lim = profile.limits
+        hidden_only = lim.fan_out_per_neuron is None and lim.recurrent_fan_out_per_neuron is not None
+        limit = lim.recurrent_fan_out_per_neuron if hidden_only else lim.fan_out_per_neuron
         if limit is None:
             raise EvsimError(f"--fanout-prune: profile '{profile.name}' has no fan-out limit to prune to")
-        net, remedies["fanout_prune"] = prune_fan_out(net, limit, fanout_prune)
+        net, remedies["fanout_prune"] = prune_fan_out(net, limit, fanout_prune, hidden_only)
     q = quantize(net, profile) if profile.fixed else None
     mapping = map_network(net, profile, q.mantissas if q else None)
     if mapping.violations and not ignore_violations:

@@ -64,8 +64,8 @@ def test_every_violation_is_listed_together(paper_network):
         ("h1", "neuron_types"),
         ("h2", "neuron_types"),
         ("o", "output_neurons"),
-        ("h1", "fan_out_per_neuron"),
-        ("h2", "fan_out_per_neuron"),
+        ("h1", "recurrent_fan_out_per_neuron"),
+        ("h2", "recurrent_fan_out_per_neuron"),
     }
     message = str(info.value)
     assert "\n" not in message and "(6)" in message
@@ -135,9 +135,14 @@ def test_fan_in_limit_error_then_remedy_with_its_accuracy_cost(paper_network, ec
 def test_fan_out_pruning_fixes_fan_out(paper_network):
     net = paper_network("shd_nmi2021")
     pruned, report = prune_fan_out(net, 64)
-    m = map_network(pruned, load_profile("xylo"))
+    m = map_network(pruned, with_limits("loihi", fan_out_per_neuron=64))
     assert m.fan_out["h1"] == 64 and m.fan_out["h2"] == 64
     assert not any(v.limit == "fan_out_per_neuron" for v in m.violations)
+    # Xylo counts the recurrent memory only: h2's 20 readout weights stay
+    pruned, report = prune_fan_out(net, 64, hidden_only=True)
+    m = map_network(pruned, load_profile("xylo"))
+    assert m.fan_out["h1"] == 64 and m.fan_out["h2"] == 64 + 20
+    assert not any(v.limit == "recurrent_fan_out_per_neuron" for v in m.violations)
 
 
 def test_remedies_need_a_limit(paper_network):

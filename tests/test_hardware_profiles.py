@@ -12,7 +12,7 @@ import pytest
 from evsim.errors import EvsimError
 from evsim.hardware.profile import load_profile, shipped_profiles
 
-SHIPPED = ["cmos45-fp32", "cmos45-int32", "ideal", "loihi", "loihi2", "xylo"]
+SHIPPED = ["cmos45-fp32", "cmos45-int32", "ideal", "loihi", "loihi2", "xylo-audio2", "xylo-audio3", "xylo-imu"]
 
 
 def profile_text(name: str) -> str:
@@ -45,9 +45,19 @@ def test_the_brief_figures():
     e = loihi.energy
     assert (e.ac_pj, e.neuron_update_inactive_pj, e.neuron_update_active_pj) == (23.6, 52.0, 81.0)
     assert "Davies" in e.source
-    xylo = load_profile("xylo")
-    assert (xylo.weights.bits, xylo.state.membrane_bits, xylo.decay.kind) == (8, 16, "shift")
-    assert (xylo.limits.input_channels, xylo.limits.neurons_per_core, xylo.limits.output_neurons, xylo.limits.fan_out_per_neuron) == (16, 1000, 8, 64)
+    xylo = load_profile("xylo")  # the former name of xylo-audio2
+    assert xylo.name == "xylo-audio2"
+    assert (xylo.weights.bits, xylo.weights.exponent, xylo.state.membrane_bits, xylo.decay.kind, xylo.decay.bits) == (8, (0, 7), 16, "shift", 4)
+    for name, figures in {
+        # inputs, hidden, outputs, max. fan-out, recurrent weights, input/output projections, synaptic states
+        "xylo-audio2": (16, 1000, 8, 64, 64000, 1000, 1000, 2),
+        "xylo-audio3": (16, 992, 32, 1024, 63488, 128, 128, 2),
+        "xylo-imu": (16, 496, 16, 512, 31744, 128, 128, 1),
+    }.items():
+        lim = load_profile(name).limits
+        assert (lim.input_channels, lim.neurons_per_core, lim.output_neurons, lim.recurrent_fan_out_per_neuron, lim.recurrent_weights_per_chip,
+                lim.input_projection_neurons, lim.output_projection_neurons, lim.synaptic_states_per_neuron) == figures
+        assert (lim.input_events_per_step, lim.spikes_per_step, lim.readout_spikes_per_step) == (15, 31, 1)
     fp32, int32 = load_profile("cmos45-fp32").energy, load_profile("cmos45-int32").energy
     assert (fp32.mac_pj, fp32.ac_pj, fp32.mult_pj) == (4.6, 0.9, 3.7)
     assert (int32.mult_pj, int32.add_pj, int32.mac_pj) == (3.1, 0.1, 3.2)

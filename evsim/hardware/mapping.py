@@ -47,8 +47,9 @@ class DesignRuleError(EvsimError):
         listing = "; ".join(v.message() for v in violations)
         limits = {v.limit for v in violations}
         remedies = [
-            flag for flag, limit in (("--fanin-prune magnitude", "fan_in_per_neuron"), ("--fanout-prune magnitude", "fan_out_per_neuron"))
-            if limit in limits
+            flag for flag, names in (("--fanin-prune magnitude", {"fan_in_per_neuron"}),
+                                     ("--fanout-prune magnitude", {"fan_out_per_neuron", "recurrent_fan_out_per_neuron"}))
+            if names & limits
         ]
         remedies.append("--ignore-violations (simulate anyway, violations reported)")
         super().__init__(
@@ -146,6 +147,14 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
         fan_in[layer.name] = int(nnz.max(initial=0))
     for name, nnz in out_nnz.items():
         fan_out[name] = int(nnz.max(initial=0))
+    readout = network.readout.layer
+    hidden = {layer.name for layer in network.layers if layer.name != readout}
+    # Xylo-style chips keep hidden-to-hidden weights in one recurrent memory (readout and input
+    # weights sit in matrices of their own), so fan-out and the weight budget count those only
+    rec_out_nnz = {name: np.zeros(network.layer(name).size, dtype=np.int64) for name in hidden if network.layer(name).spiking}
+    for p, w in zip(network.projections, stored):
+        if p.source in rec_out_nnz and p.target in hidden:
+            rec_out_nnz[p.source] += (w != 0).sum(axis=0)
 
     violations: list[Violation] = []
     if lim.input_channels is not None and network.n_inputs > lim.input_channels:
@@ -155,7 +164,6 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
             violations.append(
                 Violation(layer.name, "neuron_types", layer.neuron, list(lim.neuron_types), "the chip has no such neuron model")
             )
-    readout = network.readout.layer
     if lim.output_neurons is not None and network.layer(readout).size > lim.output_neurons:
         violations.append(Violation(readout, "output_neurons", network.layer(readout).size, lim.output_neurons))
     if lim.fan_in_per_neuron is not None:
@@ -172,6 +180,8 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
                 violations.append(
                     Violation(name, "fan_out_per_neuron", v, lim.fan_out_per_neuron, f"{over} neuron(s) over; remedy: --fanout-prune magnitude")
                 )
+
+    violations += _hidden_population_violations(network, lim, hidden, rec_out_nnz)
 
     limited = lim.any
     cores: list[Core] = []
@@ -251,6 +261,35 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
     )
 
 
+def _hidden_population_violations(network: Network, lim, hidden: set[str], rec_out_nnz: dict[str, np.ndarray]) -> list[Violation]:
+    """The limits of a chip with one hidden population (Xylo): recurrent fan-out and weight
+    budget, and how many hidden neurons the input and readout matrices may reach."""
+    out: list[Violation] = []
+    if lim.recurrent_fan_out_per_neuron is not None:
+        for name, nnz in rec_out_nnz.items():
+            v = int(nnz.max(initial=0))
+            if v > lim.recurrent_fan_out_per_neuron:
+                over = int((nnz > lim.recurrent_fan_out_per_neuron).sum())
+                out.append(Violation(name, "recurrent_fan_out_per_neuron", v, lim.recurrent_fan_out_per_neuron,
+                                     f"{over} neuron(s) over; remedy: --fanout-prune magnitude"))
+    if lim.recurrent_weights_per_chip is not None:
+        total = int(sum(int(nnz.sum()) for nnz in rec_out_nnz.values()))
+        if total > lim.recurrent_weights_per_chip:
+            out.append(Violation(None, "recurrent_weights_per_chip", total, lim.recurrent_weights_per_chip,
+                                 "non-zero hidden-to-hidden weights; remedy: --fanout-prune magnitude, or a smaller network"))
+    readout = network.readout.layer
+    reach = {
+        "input_projection_neurons": ({p.target for p in network.projections if p.source == INPUT and p.target in hidden}, "input weights reach"),
+        "output_projection_neurons": ({p.source for p in network.projections if p.target == readout and p.source in hidden}, "the readout weights come from"),
+    }
+    for field_name, (layers, what) in reach.items():
+        limit = getattr(lim, field_name)
+        n = sum(network.layer(name).size for name in layers)
+        if limit is not None and n > limit:
+            out.append(Violation(None, field_name, n, limit, f"hidden neurons {what}: layer(s) {', '.join(sorted(layers))}"))
+    return out
+
+
 # ---- remedies ----------------------------------------------------------------------------------
 
 PRUNE_METHODS = ("magnitude",)
@@ -289,9 +328,12 @@ def prune_fan_in(network: Network, limit: int, method: str = "magnitude") -> tup
     return _with_weights(network, new_w), report
 
 
-def prune_fan_out(network: Network, limit: int, method: str = "magnitude") -> tuple[Network, dict[str, Any]]:
+def prune_fan_out(network: Network, limit: int, method: str = "magnitude", hidden_only: bool = False) -> tuple[Network, dict[str, Any]]:
     """Keep, per source neuron, the `limit` outgoing weights of largest |gain_target * w| (the
-    weight as it reaches the target's membrane; for the SRNN types gain = (1 - alpha) * r)."""
+    weight as it reaches the target's membrane; for the SRNN types gain = (1 - alpha) * r).
+
+    hidden_only: count and prune only weights onto layers other than the readout (a chip whose
+    fan-out limit is that of its recurrent memory, as Xylo's)."""
     if method not in PRUNE_METHODS:
         raise EvsimError(f"--fanout-prune: unknown method '{method}' (choose from {', '.join(PRUNE_METHODS)})")
     projections = list(network.projections)
@@ -300,7 +342,7 @@ def prune_fan_out(network: Network, limit: int, method: str = "magnitude") -> tu
     for layer in network.layers:
         if not layer.spiking:
             continue
-        out = [p for p in projections if p.source == layer.name]
+        out = [p for p in projections if p.source == layer.name and not (hidden_only and p.target == network.readout.layer)]
         if not out:
             continue
         scaled = [np.abs(p.weight.T) * _gain(network, p.target)[None, :] for p in out]

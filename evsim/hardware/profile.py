@@ -56,7 +56,7 @@ class StateSpec:
 @dataclass(frozen=True)
 class DecaySpec:
     kind: str = "multiplier"  # x * c / 2^bits, or x - (x >> dash)
-    bits: int = 12
+    bits: int = 12  # multiplier width; for a shift decay, the width of the dash field (dash <= 2^bits - 1)
     rounding: str = "floor"
     min_step: bool = False  # shift decay: a non-zero value always moves by at least 1 (Xylo)
 
@@ -71,6 +71,16 @@ class Limits:
     cores_per_chip: int | None = None
     input_channels: int | None = None
     output_neurons: int | None = None
+    # Xylo-style chips: one hidden population with a recurrent weight memory, beside input and
+    # readout matrices (docs/hardware.md, "Xylo")
+    recurrent_fan_out_per_neuron: int | None = None  # non-zero weights from one hidden neuron to hidden neurons
+    recurrent_weights_per_chip: int | None = None  # non-zero hidden-to-hidden weights in all
+    input_projection_neurons: int | None = None  # hidden neurons that input weights may reach
+    output_projection_neurons: int | None = None  # hidden neurons the readout weights may come from
+    synaptic_states_per_neuron: int | None = None
+    input_events_per_step: int | None = None  # events one input channel delivers per step (more are clipped)
+    spikes_per_step: int | None = None  # spikes a hidden neuron may emit per step
+    readout_spikes_per_step: int | None = None  # spikes a readout neuron may emit per step
     neuron_types: tuple[str, ...] = NEURON_TYPES
     readout_on_core: bool = True  # False: the readout layer sits on dedicated output neurons
     synapse_bits: int | None = None  # bits a stored synapse takes (default: the weight bits)
@@ -344,6 +354,9 @@ def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
     )
 
 
+PROFILE_ALIASES = {"xylo": "xylo-audio2"}  # former names of shipped profiles
+
+
 def shipped_profiles() -> list[str]:
     folder = resources.files("evsim.hardware").joinpath("profiles")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
@@ -360,6 +373,7 @@ def load_profile(spec: str | Path) -> Profile:
         raw = path.read_bytes()
     else:
         names = shipped_profiles()
+        text_spec = PROFILE_ALIASES.get(text_spec, text_spec)
         if text_spec not in names:
             raise EvsimError(f"unknown profile '{text_spec}' (shipped: {', '.join(names)}; or give a path to a .toml file)")
         where = f"profile '{text_spec}'"

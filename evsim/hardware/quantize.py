@@ -83,7 +83,7 @@ def decay_codes(values: np.ndarray, profile: Profile) -> tuple[np.ndarray, np.nd
         return codes, codes / one
     with np.errstate(divide="ignore"):
         dash = np.where(values <= 0, 0.0, -np.log2(np.maximum(1.0 - values, 0.0)))
-    dash = np.clip(round_mode(dash, "nearest"), 0, MAX_DASH).astype(np.int64)
+    dash = np.clip(round_mode(dash, "nearest"), 0, min(MAX_DASH, (1 << d.bits) - 1)).astype(np.int64)
     return dash, 1.0 - np.ldexp(1.0, -dash)
 
 
