@@ -107,3 +107,56 @@ def test_config_file_round_trip_and_errors(tmp_path):
         load_xylo_config(tmp_path / "short.npz")
     with pytest.raises(EvsimError, match="dash_mem has shape"):
         XyloConfig(**{**cfg.to_dict(), "dash_mem": cfg.dash_mem[:3]})
+
+
+def rockpool_cycle_models():
+    """Rockpool's power_cycles_model modules, loaded on their own: their package imports samna (the
+    closed-source chip driver), which the models use only for a type annotation."""
+    import importlib.util
+    import sys
+    import types
+    from types import SimpleNamespace as NS
+
+    import rockpool
+
+    fake = types.ModuleType("samna")
+    for chip in ("xyloCore2", "xyloImu", "xyloAudio3"):
+        setattr(fake, chip, NS(configuration=NS(XyloConfiguration=object)))
+    saved = sys.modules.get("samna")
+    sys.modules["samna"] = fake
+    try:
+        models = []
+        for chip in ("syns61201", "syns63300"):
+            spec = importlib.util.spec_from_file_location(f"rockpool_cycles_{chip}", f"{rockpool.__path__[0]}/devices/xylo/{chip}/power_cycles_model.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            models.append(module.cycles_model)
+        return models
+    finally:
+        if saved is None:
+            del sys.modules["samna"]
+        else:
+            sys.modules["samna"] = saved
+
+
+def test_cycle_model_equals_rockpools():
+    from types import SimpleNamespace as NS
+
+    from evsim.hardware.xylo import cycles_per_step
+
+    audio2, audio3_imu = rockpool_cycle_models()
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        n_in, n_hid, n_out = (int(k) for k in (rng.integers(1, 17), rng.integers(2, 60), rng.integers(1, 9)))
+        w_in = rng.integers(-3, 4, (n_in, n_hid)) * (rng.random((n_in, n_hid)) < 0.3)
+        w_rec = rng.integers(-3, 4, (n_hid, n_hid)) * (rng.random((n_hid, n_hid)) < 0.2)
+        w_out = rng.integers(-3, 4, (n_hid, n_out)) * (rng.random((n_hid, n_out)) < 0.3)
+        z = lambda n: np.zeros(n, int)  # noqa: E731
+        cfg = XyloConfig(w_in, w_rec, w_out, z(n_hid), z(n_out), z(n_hid), z(n_hid), z(n_out), z(n_hid) + 5, z(n_out) + 5, z(n_hid), z(n_out))
+        rasters = (rng.integers(0, 3, (50, n_in)) * (rng.random((50, n_in)) < 0.2),
+                   rng.integers(0, 3, (50, n_hid)) * (rng.random((50, n_hid)) < 0.1), rng.integers(0, 2, (50, n_out)))
+        neurons = [NS(alias_target=None) for _ in range(n_hid)]
+        ref2, _ = audio2(NS(input=NS(weights=w_in), reservoir=NS(neurons=neurons, weights=w_rec), readout=NS(weights=w_out), synapse2_enable=False), *rasters)
+        ref3 = audio3_imu(NS(input=NS(weights=w_in), hidden=NS(neurons=neurons, weights=w_rec), readout=NS(weights=w_out)), *rasters)
+        assert cycles_per_step(cfg, "xylo-audio2", *rasters) == pytest.approx(ref2, rel=1e-12)
+        assert cycles_per_step(cfg, "xylo-audio3-imu", *rasters) == pytest.approx(ref3, rel=1e-12)

@@ -92,3 +92,48 @@ def _config(spec, dt, w_in, w_rec, w_out, th, th_out, bias, bias_out) -> XyloCon
         weight_shift_out=int(spec.get("weight_shift_out", 0)),
         dt=dt,
     )
+
+
+# ---- Rockpool's clock-cycle model of the SNN core ----------------------------------------------
+
+# Rockpool 3.1 rockpool/devices/xylo/syns61201/power_cycles_model.py (Xylo Audio 2) and
+# syns63300/power_cycles_model.py (Xylo IMU and Audio 3): master clock cycles the core needs per
+# time step, from the configuration and the fraction of (channel, step) bins with activity (a bin
+# with several events costs what one costs).  The "magic numbers" are Rockpool's.
+CYCLE_MODELS = ("xylo-audio2", "xylo-audio3-imu")
+INPUT_LOOP_CYCLES = 3.5
+HIDDEN_UPDATE_CYCLES = 7
+OUTPUT_ISYN_UPDATE_CYCLES = 8
+FIXED_HIDDEN_NEURON_CYCLES = 19
+FIXED_OUTPUT_NEURON_SPK_CYCLES = 12
+
+
+def _active_fraction(raster) -> float:
+    raster = np.asarray(raster)
+    return float(np.count_nonzero(raster) / raster.size) if raster.size else 0.0
+
+
+def cycles_per_step(config: XyloConfig, model: str, input_raster, hidden_raster, output_raster) -> float:
+    """Rockpool's cycles_model for `config` (no aliases: evsim writes none) on recorded rasters.
+
+    model: 'xylo-audio2' (every hidden neuron counts as reached by the input and readout
+    matrices) or 'xylo-audio3-imu' (only the hidden neurons with a non-zero input or readout
+    weight count).  Recurrent fan-out is that of synapse 1, as Rockpool reads it.
+    """
+    if model not in CYCLE_MODELS:
+        raise ValueError(f"unknown cycle model {model!r}")
+    p_in, p_hid, p_out = (_active_fraction(r) for r in (input_raster, hidden_raster, output_raster))
+    n_in, n_hid, n_out = config.n_inputs, config.n_hidden, config.n_outputs
+    if model == "xylo-audio2":
+        n_ien = n_oen = n_hid
+    else:
+        n_ien = int(np.count_nonzero(np.abs(config.weights3("weights_in")).sum(axis=(0, 2))))
+        n_oen = int(np.count_nonzero(np.abs(config.weights_out).sum(axis=1)))
+    fanout = float(np.mean(np.count_nonzero(config.weights3("weights_rec")[:, :, 0], axis=1))) if n_hid else 0.0
+    inputs = n_in * (p_in * n_ien * INPUT_LOOP_CYCLES + 1)
+    hidden_isyn = (fanout * HIDDEN_UPDATE_CYCLES * p_hid + 3) * n_hid
+    output_isyn = p_hid * (1 + n_out * OUTPUT_ISYN_UPDATE_CYCLES) * n_oen
+    # Rockpool's spiking term with no alias sources or targets: max(p, 0)*2 + 0*3 + p*1 + 0
+    hidden_spk = (FIXED_HIDDEN_NEURON_CYCLES + 3 * p_hid) * n_hid
+    output_spk = FIXED_OUTPUT_NEURON_SPK_CYCLES * n_out
+    return inputs + hidden_isyn + output_isyn + hidden_spk + output_spk
