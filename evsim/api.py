@@ -185,6 +185,7 @@ class Tally:
         self.totals: dict[str, Any] = {k: 0 for k in COUNT_KEYS}
         self.overflow_kinds = OVERFLOW_KINDS
         self.overflow = np.zeros((len(network.layers), len(OVERFLOW_KINDS)), dtype=np.int64)
+        self.chip: dict[str, int] = {}  # a chip's own counts (Xylo: inputs clipped, active bins)
 
     def add(self, result: SimResult, batch, score: bool) -> np.ndarray | None:
         """Add a batch's counts (and overflows, from a fixed-point run); returns its predictions."""
@@ -192,6 +193,7 @@ class Tally:
             self.totals[key] = self.totals[key] + getattr(result.counts, key).sum(axis=0)
         if getattr(result, "overflow", None) is not None:
             self.overflow += result.overflow.sum(axis=0)
+        self._add_chip(getattr(result, "chip", None))
         state = initial_state(self.network, batch.sample_ids, self.init, self.seed) if self.init != "zeros" else None
         self.mac_calls += neurobench.mac_call_ops(self.network, self.storage, batch.inputs, state)
         self.samples += len(batch.sample_ids)
@@ -221,7 +223,12 @@ class Tally:
             self.totals[key] = self.totals[key] + other.totals[key]
         self.overflow += other.overflow
         self.mac_calls += other.mac_calls
+        self._add_chip(other.chip)
         return self
+
+    def _add_chip(self, counts: dict[str, int] | None) -> None:
+        for key, value in (counts or {}).items():
+            self.chip[key] = self.chip.get(key, 0) + int(value)
 
     @property
     def accuracy(self) -> float | None:

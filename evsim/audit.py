@@ -33,6 +33,7 @@ from .hardware.mapping import DesignRuleError, Mapping, Violation, map_network, 
 from .hardware.netx_export import netx_records
 from .hardware.profile import Profile, load_profile
 from .hardware.quantize import Quantized, quantize, with_min_delay
+from .hardware import xylo as xylo_hw
 from .model import Network, decide
 
 Progress = Callable[[int], None]
@@ -96,11 +97,39 @@ def prepare_hardware(
         if limit is None:
             raise EvsimError(f"--fanout-prune: profile '{profile.name}' has no fan-out limit to prune to")
         net, remedies["fanout_prune"] = prune_fan_out(net, limit, fanout_prune, hidden_only)
+    if profile.dynamics.integer_step == "xylo":  # what Xylo's neuron cannot hold cannot be quantized for it
+        from .hardware.xylo import UNMAPPABLE
+
+        found = map_network(net, profile).violations
+        blocking = [v for v in found if v.limit in UNMAPPABLE]
+        if blocking:
+            if not ignore_violations:
+                raise DesignRuleError(profile.name, found)
+            raise EvsimError(f"profile '{profile.name}': --ignore-violations cannot run this model on the chip's neuron: {blocking[0].message()}")
     q = quantize(net, profile) if profile.fixed else None
     mapping = map_network(net, profile, q.mantissas if q else None)
     if mapping.violations and not ignore_violations:
         raise DesignRuleError(profile.name, mapping.violations)
     return HardwareModel(profile, network, net, q, mapping, remedies, bool(mapping.violations) and ignore_violations)
+
+
+def export_xylo_config(hw: HardwareModel, path: str | Path, seconds: float | None) -> Path:
+    """Write the Xylo configuration a Xylo profile quantized the model into (`--export-config`)."""
+    from dataclasses import replace
+
+    from .formats.xylo_config import save_xylo_config
+
+    if hw.quantized is None or hw.quantized.xylo is None:
+        raise EvsimError(f"--export-config: profile '{hw.profile.name}' is not a Xylo profile (it has no chip configuration to write)")
+    config = hw.quantized.xylo if seconds is None else replace(hw.quantized.xylo, dt=seconds)
+    save_xylo_config(config, path)
+    return Path(path)
+
+
+def step_seconds(dataset) -> float | None:
+    """The duration of one step, for tasks that say (their info's step_seconds)."""
+    value = getattr(dataset, "info", {}).get("step_seconds")
+    return float(value) if value else None
 
 
 def _check_init(profile: Profile, init: str) -> None:
@@ -112,7 +141,12 @@ def _check_init(profile: Profile, init: str) -> None:
 
 
 class Runner:
-    """One batch through the hardware model's engine."""
+    """One batch through the hardware model's engine.
+
+    On a chip that takes event counts per input channel (Xylo) the input is first made what the
+    chip receives (counts clipped, negative values dropped), and the result carries, in `chip`,
+    those counts and the active (channel, step) bins the chip's clock-cycle model reads (integer
+    sums: a Tally merges them over batches and chunks)."""
 
     def __init__(self, hw: HardwareModel, engine: str):
         if engine not in api.ENGINES:
@@ -122,21 +156,35 @@ class Runner:
             self.prepared = hw.quantized.record
         else:
             self.prepared = event.prepare(hw.network) if engine == "event" else None
+        self.xylo = hw.quantized is not None and hw.quantized.xylo is not None
 
     def __call__(self, batch, record: bool = False, init: str = "zeros", seed: int = 0):
         if self.hw.quantized is None:
             return api.simulate(self.hw.network, batch.inputs, batch.sample_ids, self.engine, init, seed, record=record, prepared=self.prepared)
+        events, chip = batch.inputs, None
+        if self.xylo:
+            events, chip = xylo_hw.chip_events(batch.inputs, self.hw.profile.limits.input_events_per_step)
         if self.engine == "event":
-            return fixed.simulate(self.prepared, batch.inputs, record_spikes=record, record_mem=record)
-        return fixed.simulate_reference(self.hw.quantized.record, batch.inputs.to_dense(), record_spikes=True, record_mem=record)
+            result = fixed.simulate(self.prepared, events, record_spikes=record or self.xylo, record_mem=record)
+        else:
+            result = fixed.simulate_reference(self.hw.quantized.record, events.to_dense(), record_spikes=True, record_mem=record)
+        if chip is not None:
+            result.chip = {**chip, **xylo_hw.active_bins(self.hw.network, events, result.spikes)}
+        return result
 
 
 def _violations(hw: HardwareModel) -> list[dict[str, Any]]:
     return [dict(asdict(v), message=v.message(), ignored=hw.ignored_violations) for v in hw.mapping.violations]
 
 
-def _hardware_section(hw: HardwareModel, per_sample: dict[str, np.ndarray], steps: int, overflow: dict | None) -> dict[str, Any]:
-    energy = energy_report(hw.network, hw.profile, hw.mapping, per_sample, steps)
+def _hardware_section(hw: HardwareModel, per_sample: dict[str, np.ndarray], steps: int, overflow: dict | None,
+                      chip: dict[str, int] | None = None, seconds_per_step: float | None = None) -> dict[str, Any]:
+    """chip: a Tally's chip counts (Xylo: inputs clipped or dropped, active bins)."""
+    xylo = hw.quantized is not None and hw.quantized.xylo is not None
+    if xylo:
+        energy = xylo_hw.energy_report(hw.profile, hw.quantized.xylo, chip or {}, steps, seconds_per_step)
+    else:
+        energy = energy_report(hw.network, hw.profile, hw.mapping, per_sample, steps)
     return {
         "profile": hw.profile.name,
         "profile_source": hw.profile.path,
@@ -148,6 +196,7 @@ def _hardware_section(hw: HardwareModel, per_sample: dict[str, np.ndarray], step
         "quantization": hw.quantized.report if hw.quantized is not None else None,
         "remedies": hw.remedies,
         "baselines": baseline_report(hw.network, hw.profile, steps, energy["total"] if energy else None),
+        "chip_inputs": {k: (chip or {}).get(k, 0) for k in ("clipped", "dropped_negative")} if xylo else None,
     }
 
 
@@ -217,7 +266,7 @@ def profile_report(run: Runner, dataset, init: str, seed: int, tally: api.Tally,
     hw = run.hw
     report = api.run_report(hw.network, dataset, run.engine, init, seed, tally, seconds)
     overflow = tally.overflow_report() if hw.quantized is not None else None
-    return report, _hardware_section(hw, tally.per_sample(), dataset.n_steps, overflow)
+    return report, _hardware_section(hw, tally.per_sample(), dataset.n_steps, overflow, tally.chip, step_seconds(dataset))
 
 
 # ---- audit ----------------------------------------------------------------------------------------
@@ -410,7 +459,8 @@ def audit_report(setup: AuditSetup, dataset, tally: AuditTally, seconds: float) 
     n, steps = t_hw.samples, dataset.n_steps
     if n == 0:
         raise EvsimError("no samples to run (check --offset and --limit)")
-    section = _hardware_section(hw, t_hw.per_sample(), steps, t_hw.overflow_report() if hw.quantized is not None else None)
+    section = _hardware_section(hw, t_hw.per_sample(), steps, t_hw.overflow_report() if hw.quantized is not None else None,
+                                t_hw.chip, step_seconds(dataset))
     remedies = dict(hw.remedies)
     if hw.pruned:
         remedies["accuracy_float_after_remedy"] = t_pruned.accuracy

@@ -523,7 +523,14 @@ def print_hardware(hw: dict[str, Any], title: str) -> None:
     t.add_column(style="bold")
     t.add_column(justify="right")
     energy = hw.get("energy_per_inference_j")
-    if energy:
+    if energy and "modelled" in energy:  # a real-time chip: measured power x duration, modelled cycles
+        total = energy["total"]
+        t.add_row("energy / inference", f"{_joules(total)}  ({energy['method']})" if total is not None else f"- ({'; '.join(energy['unpriced'])})")
+        m = energy["modelled"]
+        if m["cycles_per_step"] is not None:
+            clock = f", real time needs >= {m['min_clock_hz'] / 1e6:.3f} MHz" if m["min_clock_hz"] else ""
+            t.add_row("  clock cycles / step (modelled)", f"{m['cycles_per_step']:,.0f}{clock}")
+    elif energy:
         t.add_row("energy / inference", f"{_joules(energy['total'])}  ({_joules(energy['per_step'])} per step)")
         for kind, j in energy["by_kind"].items():
             t.add_row(f"  {kind}", _joules(j))
@@ -592,6 +599,7 @@ def audit(
     fanin_prune: Optional[str] = typer.Option(None, "--fanin-prune", help="remedy for fan-in limits: magnitude (keep the largest |w| per neuron)"),
     fanout_prune: Optional[str] = typer.Option(None, "--fanout-prune", help="remedy for fan-out limits: magnitude"),
     ignore_violations: bool = typer.Option(False, "--ignore-violations", help="simulate even if the network breaks the chip's limits (listed in the report)"),
+    export_config: Optional[Path] = typer.Option(None, "--export-config", help="Xylo profiles: write the chip configuration (.npz, XyloSim.from_specification's fields)"),
     limit: Optional[int] = typer.Option(None, "--limit"),
     offset: int = typer.Option(0, "--offset"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
@@ -617,7 +625,10 @@ def audit(
     if record is not None:
         traces.prepare_directory(record)
     try:
-        hwapi.prepare_hardware(network, prof, fanin_prune, fanout_prune, ignore_violations)  # design rules first
+        hw = hwapi.prepare_hardware(network, prof, fanin_prune, fanout_prune, ignore_violations)  # design rules first
+        if export_config is not None:
+            path = hwapi.export_xylo_config(hw, export_config, hwapi.step_seconds(dataset))
+            err.print(f"wrote the Xylo configuration to {path}")
         label = f"audit {network.name} on {prof.name}"
         if scale:
             report = scale(label, "audit", prof, engine, offset, limit, batch_size, fanin_prune=fanin_prune,

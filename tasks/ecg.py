@@ -25,6 +25,7 @@ from evsim.events import EventBatch
 from .base import Batch, TaskOption, TaskSpec, find_file, batch_ranges
 
 CLASSES = ("P", "PQ", "QR", "RS", "ST", "TP")
+STEP_SECONDS = 0.004  # QTDB at 250 Hz: one step per sample
 N_CHANNELS = 4
 
 
@@ -91,7 +92,7 @@ def open_ecg(data_dir: Path, split: str = "test") -> EcgDataset:
     name = f"QTDB_{split}.mat"
     path = find_file(data_dir, [f"qtdb/{name}", name], "ecg")
     x, y = load_qtdb_mat(path)
-    return EcgDataset(x=x, y=y, source=str(path), info={"split": split, "classes": list(CLASSES)})
+    return EcgDataset(x=x, y=y, source=str(path), info={"split": split, "classes": list(CLASSES), "step_seconds": STEP_SECONDS})
 
 
 SPEC = TaskSpec(

@@ -145,7 +145,7 @@ def open_synthetic(data_dir: Path | None = None, n: int = 100, seed: int = 0, la
         y=y,
         source=f"ecg-synthetic(n={n}, seed={seed}, label_lag={label_lag})",
         name="ecg-synthetic",
-        info={"n": int(n), "seed": int(seed), "label_lag": int(label_lag), "classes": list(CLASSES), "generator": "tasks/ecg_synthetic.py"},
+        info={"n": int(n), "seed": int(seed), "label_lag": int(label_lag), "classes": list(CLASSES), "generator": "tasks/ecg_synthetic.py", "step_seconds": 1.0 / FS},
     )
 
 

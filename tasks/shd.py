@@ -278,6 +278,7 @@ class SpikeDataset:
         self.info: dict[str, Any] = {
             "split": split,
             "dt": dt,
+            "step_seconds": dt,
             "steps": self.n_steps,
             "times_dtype": str(times_dtype),
             "binning": "step i: (i-1)*dt < t <= i*dt (edges in the times' precision); unit u>0 -> channel 700-u; binary",

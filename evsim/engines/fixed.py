@@ -44,10 +44,24 @@ class FixedResult(SimResult):
 
     overflow: np.ndarray | None = None  # (samples, layers, 4) int64: current, membrane, adaptation, threshold
     trace_int: np.ndarray | None = None  # (samples, steps, readout size) int64
+    syn2: list[np.ndarray | None] | None = None  # per layer, with mem: Xylo's second synaptic state (None elsewhere)
+    chip: dict[str, int] | None = None  # counts the caller adds about the chip's view of the run (audit.Runner)
 
 
 def layer_slice(rec: FixedRecord, li: int) -> slice:
     return slice(int(rec.layer_off[li]), int(rec.layer_off[li + 1]))
+
+
+def _xylo_layers(rec: FixedRecord) -> np.ndarray:
+    return rec.layer_code == fixed_kernels.XYLO
+
+
+def _states(rec: FixedRecord, i_rec: np.ndarray, a_rec: np.ndarray) -> tuple[list, list]:
+    """Per layer, the recorded synaptic current (None for types without) and Xylo's synapse 2."""
+    xylo = _xylo_layers(rec)
+    i_split, a_split = _split(i_rec, rec.layer_off), _split(a_rec, rec.layer_off)
+    syn = [r if (has or x) else None for r, has, x in zip(i_split, rec.layer_current, xylo)]
+    return syn, [r if x else None for r, x in zip(a_split, xylo)]
 
 
 def integer_inputs(values: np.ndarray) -> np.ndarray:
@@ -85,11 +99,12 @@ def simulate(rec: FixedRecord, events: EventBatch, record_spikes: bool = False, 
         counts.events, counts.ac, counts.ac_structural, counts.mac, counts.spikes, counts.neuron_updates,
         np.zeros((n, n_layers, fixed_kernels.N_OVF), dtype=np.int64),
         np.zeros(rec_shape, dtype=np.uint8), np.zeros(rec_shape, dtype=np.int64), np.zeros(rec_shape, dtype=np.int64),
+        np.zeros(rec_shape, dtype=np.int64),
     )  # fmt: skip
     fixed_kernels.run_batch(rec, Events(events.step_ptr, events.channel, integer_inputs(events.value)), out, record)
-    syn = None
+    syn = syn2 = None
     if record_mem:
-        syn = [r if has else None for r, has in zip(_split(out.i_rec, rec.layer_off), rec.layer_current)]
+        syn, syn2 = _states(rec, out.i_rec, out.a_rec)
     return FixedResult(
         trace=_real_trace(rec, out.trace),
         counts=counts,
@@ -98,6 +113,7 @@ def simulate(rec: FixedRecord, events: EventBatch, record_spikes: bool = False, 
         syn=syn,
         overflow=out.overflow,
         trace_int=out.trace,
+        syn2=syn2,
     )
 
 
@@ -159,8 +175,10 @@ def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = Tr
     a = [np.broadcast_to(rec.a0[s], (n, k)).copy() for s, k in zip(sl, sizes)]
     s_prev = [np.zeros((n, k), dtype=np.int64) for k in sizes]
     spikes = [np.zeros((n, steps, k), dtype=np.uint8) for k in sizes]
+    xylo = _xylo_layers(rec)
     v_rec = [np.zeros((n, steps, k), dtype=np.int64) for k in sizes] if record_mem else None
-    i_rec = [np.zeros((n, steps, k), dtype=np.int64) if rec.layer_current[li] else None for li, k in enumerate(sizes)] if record_mem else None
+    i_rec = [np.zeros((n, steps, k), dtype=np.int64) if rec.layer_current[li] or xylo[li] else None for li, k in enumerate(sizes)] if record_mem else None
+    a_rec = [np.zeros((n, steps, k), dtype=np.int64) if xylo[li] else None for li, k in enumerate(sizes)] if record_mem else None
     ovf = np.zeros((n, L, fixed_kernels.N_OVF), dtype=np.int64)
     ro = rec.readout_layer
     trace = np.zeros((n, steps, sizes[ro]), dtype=np.int64)
@@ -169,7 +187,7 @@ def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = Tr
     for t in range(steps):
         for li in range(L):
             s = sl[li]
-            contribs = []
+            contribs: dict[int, list] = {0: [], 1: []}
             for p in incoming[li]:
                 ts = t - int(rec.p_delay[p])
                 if ts < 0:
@@ -177,9 +195,14 @@ def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = Tr
                 src = int(rec.p_src[p])
                 val = xi[:, ts, :] if src < 0 else spikes[src][:, ts, :].astype(np.int64)
                 # one block per source neuron, in source-index order: v_j * W[:, j]
-                contribs.append(val[:, :, None] * weights[p].T[None, :, :])
+                contribs[int(rec.p_syn[p])].append(val[:, :, None] * weights[p].T[None, :, :])
             bias = np.broadcast_to(rec.bias[s], (n, sizes[li]))
-            current, n_cur = _accumulate(bias, contribs, cur_lo, cur_hi, cur_wrap)
+            if xylo[li]:  # events add into the synaptic states themselves; the step adds the bias
+                syn[li], n_cur = _accumulate(syn[li], contribs[0], cur_lo, cur_hi, cur_wrap)
+                a[li], n_cur2 = _accumulate(a[li], contribs[1], cur_lo, cur_hi, cur_wrap)
+                current, n_cur = bias, n_cur + n_cur2
+            else:
+                current, n_cur = _accumulate(bias, contribs[0] + contribs[1], cur_lo, cur_hi, cur_wrap)
             ovf[:, li, 0] += n_cur
             if rec.reset_interval and (t + 1) % rec.reset_interval == rec.layer_reset[li]:
                 v[li], syn[li] = np.zeros_like(v[li]), np.zeros_like(syn[li])  # a periodic restart
@@ -195,6 +218,8 @@ def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = Tr
                 v_rec[li][:, t] = v[li]
                 if i_rec[li] is not None:
                     i_rec[li][:, t] = syn[li]
+                if a_rec[li] is not None:
+                    a_rec[li][:, t] = a[li]
             if li == ro:
                 trace[:, t] = s_prev[li] if rec.readout_spike else v[li]
     return FixedResult(
@@ -205,6 +230,7 @@ def simulate_reference(rec: FixedRecord, x: np.ndarray, record_spikes: bool = Tr
         syn=i_rec,
         overflow=ovf,
         trace_int=trace,
+        syn2=a_rec,
     )
 
 

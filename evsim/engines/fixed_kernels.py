@@ -19,10 +19,10 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ..neurons import STEP_CODES, alif, cuba_li, cuba_lif, lava, li, lif
+from ..neurons import STEP_CODES, alif, cuba_li, cuba_lif, lava, li, lif, xylo
 from .kernels import ALIF, CUBA_LI, CUBA_LIF, LIF
 
-LAVA = STEP_CODES["lava"]
+LAVA, XYLO = STEP_CODES["lava"], STEP_CODES["xylo"]
 
 OVF_CURRENT, OVF_MEMBRANE, OVF_ADAPTATION, OVF_THRESHOLD = 0, 1, 2, 3
 N_OVF = 4
@@ -40,6 +40,7 @@ class FixedOutputs(NamedTuple):
     spike_rec: np.ndarray  # uint8 spike counts
     v_rec: np.ndarray  # int64
     i_rec: np.ndarray  # int64
+    a_rec: np.ndarray  # int64: the adaptation state (Xylo: synapse 2)
 
 
 @njit(cache=True, inline="always")
@@ -54,6 +55,8 @@ def _neuron_step_fixed(code, c, o, d, v, i, a, s, I):
         return cuba_li.step_fixed(c, o, d, v, i, a, s, I)
     if code == LAVA:
         return lava.step_fixed(c, o, d, v, i, a, s, I)
+    if code == XYLO:
+        return xylo.step_fixed(c, o, d, v, i, a, s, I)
     return li.step_fixed(c, o, d, v, i, a, s, I)
 
 
@@ -75,7 +78,7 @@ def run_sample(net, k, events, out, record):
     in_channel, in_value = events.channel, events.value
     layer_off, w, nnz, d = net.layer_off, net.w, net.nnz, net.arith
     ev, ac, ac_s, mac, ovf = out.events[k], out.ac[k], out.ac_structural[k], out.mac[k], out.overflow[k]
-    trace, spike_rec, v_rec, i_rec = out.trace[k], out.spike_rec[k], out.v_rec[k], out.i_rec[k]
+    trace, spike_rec, v_rec, i_rec, a_rec = out.trace[k], out.spike_rec[k], out.v_rec[k], out.i_rec[k], out.a_rec[k]
     n_steps = step_ptr.shape[0] - 1
     n_layers = layer_off.shape[0] - 1
     n_neurons = net.bias.shape[0]
@@ -97,12 +100,18 @@ def run_sample(net, k, events, out, record):
             hi = layer_off[li + 1]
             for i in range(lo, hi):
                 current[i] = net.bias[i]
+            # a Xylo layer's events add into its synaptic states (i, or a for synapse 2), the
+            # others' into this step's current
+            into_state = net.layer_code[li] == XYLO
             n_ovf = 0
             for kk in range(net.in_ptr[li], net.in_ptr[li + 1]):
                 p = net.in_proj[kk]
                 ts = t - net.p_delay[p]
                 if ts < 0:  # a zero initial state emits nothing at step -1
                     continue
+                acc = current
+                if into_state:
+                    acc = syn if net.p_syn[p] == 0 else adp
                 src = net.p_src[p]
                 n_tgt = net.p_n_tgt[p]
                 w_off = net.p_w_off[p]
@@ -113,8 +122,8 @@ def run_sample(net, k, events, out, record):
                         val = in_value[e]
                         row = w_off + ch * n_tgt
                         for i in range(n_tgt):
-                            x, o = _add(current[lo + i] + val * w[row + i], cur_lo, cur_hi, cur_wrap)
-                            current[lo + i] = x
+                            x, o = _add(acc[lo + i] + val * w[row + i], cur_lo, cur_hi, cur_wrap)
+                            acc[lo + i] = x
                             n_ovf += o
                         ev[p] += 1
                         if val == 1 or val == -1:
@@ -131,8 +140,8 @@ def run_sample(net, k, events, out, record):
                         c = queue_n[q, s_lo + e]
                         row = w_off + j * n_tgt
                         for i in range(n_tgt):
-                            x, o = _add(current[lo + i] + c * w[row + i], cur_lo, cur_hi, cur_wrap)
-                            current[lo + i] = x
+                            x, o = _add(acc[lo + i] + c * w[row + i], cur_lo, cur_hi, cur_wrap)
+                            acc[lo + i] = x
                             n_ovf += o
                         ac[p] += c * nnz[nnz_off + j]
                         n_ev += c
@@ -177,6 +186,7 @@ def run_sample(net, k, events, out, record):
                 for i in range(lo, hi):
                     v_rec[t, i] = v[i]
                     i_rec[t, i] = syn[i]
+                    a_rec[t, i] = adp[i]
             if li == net.readout_layer:
                 for i in range(lo, hi):
                     trace[t, i - lo] = s_prev[i] if net.readout_spike else v[i]

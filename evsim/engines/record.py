@@ -88,6 +88,7 @@ class FixedRecord(NamedTuple):
     ring_size: int
     reset_interval: int
     layer_reset: np.ndarray  # (layers,) int64
+    p_syn: np.ndarray  # (projections,) int64: the synaptic state a projection adds into (0, or 1 for Xylo's synapse 2)
 
 
 def _synapses(weights: list[np.ndarray], targets: list[int], n_layers: int, dtype) -> dict:
@@ -159,12 +160,13 @@ def prepare(network: Network) -> NetworkRecord:
 
 def fixed_record(network: Network, coef: np.ndarray, bias: np.ndarray, a0: np.ndarray, unit: np.ndarray,
                  arith: np.ndarray, weights: list[np.ndarray], layer_code: np.ndarray | None = None,
-                 layer_opts: np.ndarray | None = None) -> FixedRecord:
+                 layer_opts: np.ndarray | None = None, p_syn: np.ndarray | None = None) -> FixedRecord:
     """The integer record of `network`'s structure with the quantizer's integers.
 
     weights[p]: projection p's (n_tgt, n_src) int64 values added per event.  layer_code and
     layer_opts: the integer step family per layer and its option row (default: each type's own;
-    a profile may choose a chip's).
+    a profile may choose a chip's).  p_syn: the synaptic state each projection feeds in a chip
+    step that has two (Xylo; default 0).
     """
     base = _layers(network)
     if layer_code is not None:
@@ -173,5 +175,6 @@ def fixed_record(network: Network, coef: np.ndarray, bias: np.ndarray, a0: np.nd
         base["layer_opts"] = np.asarray(layer_opts, dtype=np.int64)
     syn = _synapses(weights, list(base["p_tgt"]), len(network.layers), np.int64)
     as64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+    p_syn = np.zeros(len(network.projections), dtype=np.int64) if p_syn is None else as64(p_syn)
     return FixedRecord(coef=as64(coef), bias=as64(bias), a0=as64(a0), unit=np.ascontiguousarray(unit, dtype=np.float64),
-                       arith=as64(arith), **base, **syn)
+                       arith=as64(arith), p_syn=p_syn, **base, **syn)

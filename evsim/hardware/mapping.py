@@ -182,6 +182,10 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
                 )
 
     violations += _hidden_population_violations(network, lim, hidden, rec_out_nnz)
+    if profile.dynamics.integer_step == "xylo":
+        from .xylo import architecture_violations
+
+        violations += architecture_violations(network, profile)
 
     limited = lim.any
     cores: list[Core] = []
@@ -237,7 +241,9 @@ def map_network(network: Network, profile: Profile, weights: list[np.ndarray] | 
     for (name, what), (value, allowed) in too_big.items():
         violations.append(Violation(name, what, value, allowed, "one neuron's synapses exceed an empty core"))
     if lim.cores_per_chip is not None and len(cores) > lim.cores_per_chip:
-        violations.append(Violation(None, "cores_per_chip", len(cores), lim.cores_per_chip))
+        placed = sum(c.neurons for c in cores)
+        violations.append(Violation(None, "cores_per_chip", len(cores), lim.cores_per_chip,
+                                    f"{placed} neurons on cores of {npc}" if npc else ""))
     for c in cores:
         c.utilization = {
             k: v

@@ -117,13 +117,16 @@ class EnergySpec:
     spike_routed_pj: float | None = None  # one spike packet delivered to one destination core
     memory_access_pj: float | None = None  # one weight read per synaptic operation
     count_zero_weights: bool = False  # True: hardware that does not skip zero weights (ac_structural)
+    # a real-time chip priced by its measured dynamic power and a clock-cycle model (Xylo)
+    dynamic_power_uw: float | None = None  # measured dynamic inference power (microwatts)
+    cycle_model: str | None = None  # Rockpool's clock-cycle model: xylo-audio2 or xylo-audio3-imu
     source: str = ""
 
     @property
     def defined(self) -> bool:
         return any(
             getattr(self, k) is not None
-            for k in ("ac_pj", "mac_pj", "neuron_update_pj", "neuron_update_active_pj", "mult_pj", "spike_routed_pj")
+            for k in ("ac_pj", "mac_pj", "neuron_update_pj", "neuron_update_active_pj", "mult_pj", "spike_routed_pj", "dynamic_power_uw")
         )
 
 
@@ -308,6 +311,10 @@ def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
             if not isinstance(e[f.name], str):
                 raise EvsimError(f"{where} [energy]: source must be a string")
             e_kw[f.name] = e[f.name]
+        elif f.name == "cycle_model":
+            from .xylo import CYCLE_MODELS
+
+            e_kw[f.name] = _check_choice(e[f.name], CYCLE_MODELS, f"{where} [energy]: cycle_model")
         else:
             e_kw[f.name] = _check_number(e[f.name], f"{where} [energy]: {f.name}")
     energy = EnergySpec(**e_kw)

@@ -71,6 +71,7 @@ class Quantized:
     mantissas: list[np.ndarray]  # per projection (n_tgt, n_src): the stored weights (before the shift)
     shifts: list[np.ndarray]  # per projection (n_tgt,): the left shift applied to each row's weights
     report: dict[str, Any] = field(default_factory=dict)
+    xylo: Any = None  # formats.xylo_config.XyloConfig, on Xylo profiles: what the chip is configured with
 
 
 def decay_codes(values: np.ndarray, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +99,12 @@ def quantize(network: Network, profile: Profile) -> Quantized:
     """The network in the profile's integers (zero initial state: see docs/hardware.md)."""
     if not profile.fixed:
         raise EvsimError(f"profile '{profile.name}' runs in float64: there is nothing to quantize")
+    if profile.dynamics.integer_step == "xylo":
+        from . import xylo
+
+        mapped = xylo.quantize_network(network, profile)
+        return Quantized(record=mapped.record, profile=profile, network=network, mantissas=mapped.mantissas, shifts=mapped.shifts,
+                         report={"profile": profile.name, "weight_bits": profile.weights.bits, "xylo": mapped.report}, xylo=mapped.config)
     if network.dt != 1.0 and any(layer.neuron == "alif" for layer in network.layers):
         raise EvsimError(f"model '{network.name}': fixed-point alif layers need dt = 1 (the reset B*s*dt must stay an integer), got {network.dt}")
     wspec, sspec = profile.weights, profile.state

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvsimError
-from . import alif, cuba_li, cuba_lif, integrate_fire, integrator, lava, li, lif
+from . import alif, cuba_li, cuba_lif, integrate_fire, integrator, lava, li, lif, xylo
 from .base import DISCRETIZATIONS, N_COEF, N_OPT, NeuronType, kernel_functions
 
 TYPES: dict[str, NeuronType] = {t.name: t for t in (
@@ -31,14 +31,17 @@ TYPES: dict[str, NeuronType] = {t.name: t for t in (
     integrator.TYPE,
 )}  # fmt: skip
 ALIASES = {"leaky-integrator": "li"}  # names of version-1 model files
-STEP_CODES = {"alif": 0, "lif": 1, "li": 2, "cuba-lif": 3, "cuba-li": 4}  # kernels dispatch on these
+# integer steps of chips, which a profile runs in place of its layers' own (evsim/neurons/xylo.py)
+CHIP_STEPS = {"xylo": (None, xylo.step_fixed)}
+STEP_CODES = {"alif": 0, "lif": 1, "li": 2, "cuba-lif": 3, "cuba-li": 4, "xylo": 5}  # kernels dispatch on these
 NEURON_TYPES = tuple(TYPES)
 # the float64 and fixed-point step of each step family (what the dense reference engines call)
 STEPS = {code: next((t.step, t.step_fixed) for t in TYPES.values() if t.kernel == kernel) for kernel, code in STEP_CODES.items()}
 # chips' own integer steps (a profile's `integer_step`): fixed point only, no type of their own
-CHIP_STEPS = {"lava": lava}
-STEP_CODES["lava"] = 5
-STEPS[STEP_CODES["lava"]] = (None, lava.step_fixed)
+CHIP_STEPS = {"lava": lava, "xylo": xylo}
+STEP_CODES["lava"], STEP_CODES["xylo"] = 5, 6
+for _chip, _module in CHIP_STEPS.items():
+    STEPS[STEP_CODES[_chip]] = (None, _module.step_fixed)
 
 
 def get(name: str, where: str = "layer") -> NeuronType:

@@ -1,0 +1,148 @@
+"""evsim's Xylo integer neuron against SynSense's bit-exact simulator, xylosim 0.1.3.
+
+On random integer configurations (weights, matrix shifts, dashes 0..15, thresholds, biases, one
+or two synaptic states, dense and sparse inputs of up to 19 events per channel and step, which
+the chip clips to 15) both of evsim's integer engines must reproduce xylosim's hidden and
+readout spikes, membranes and synaptic currents at every step.  Then a float model mapped onto
+Xylo by evsim, replayed on xylosim from the configuration evsim exports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from xylosim_peer import run_xylosim
+
+from evsim.engines import fixed
+from evsim.events import EventBatch
+from evsim.formats.xylo_config import XyloConfig
+from evsim.hardware.xylo import record_from_config
+
+N_CONFIGS = 210
+
+
+def random_config(rng) -> XyloConfig:
+    n_in, n_hid, n_out = (int(k) for k in (rng.integers(1, 17), rng.integers(1, 25), rng.integers(1, 9)))
+    two = rng.random() < 0.5
+    wmax = int(rng.choice([3, 20, 127]))
+
+    def weights(shape, density):
+        return rng.integers(-wmax, wmax + 1, size=shape) * (rng.random(shape) < density)
+
+    saturating = rng.random() < 0.3  # low thresholds: membranes run into the int16 bounds
+    top = 200 if saturating else 3000
+    shape = (lambda a, b: (a, b, 2)) if two else (lambda a, b: (a, b))
+    n_ien, n_oen = int(rng.integers(1, n_hid + 1)), int(rng.integers(1, n_hid + 1))
+    return XyloConfig(
+        weights_in=weights(shape(n_in, n_ien), rng.uniform(0.05, 1)),
+        weights_rec=weights(shape(n_hid, n_hid), rng.uniform(0.05, 1)),
+        weights_out=weights((n_oen, n_out), rng.uniform(0.05, 1)),
+        dash_mem=rng.integers(0, 16, n_hid),
+        dash_mem_out=rng.integers(0, 16, n_out),
+        dash_syn=rng.integers(0, 16, n_hid),
+        dash_syn_2=rng.integers(0, 16, n_hid),
+        dash_syn_out=rng.integers(0, 16, n_out),
+        threshold=rng.integers(-5 if rng.random() < 0.05 else 1, top, n_hid),
+        threshold_out=rng.integers(1, top, n_out),
+        bias=rng.integers(-2000, 2000, n_hid) * (rng.random() < 0.5),
+        bias_out=rng.integers(-2000, 2000, n_out) * (rng.random() < 0.5),
+        weight_shift_in=int(rng.integers(0, 8)),
+        weight_shift_rec=int(rng.integers(0, 8)),
+        weight_shift_out=int(rng.integers(0, 8)),
+    )
+
+
+def evsim_traces(result, b: int) -> dict[str, np.ndarray]:
+    hid, out = 0, 1
+    as64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
+    return {"spikes": as64(result.spikes[hid][b]), "spikes_out": as64(result.spikes[out][b]), "v": result.mem[hid][b],
+            "i": result.syn[hid][b], "i2": result.syn2[hid][b], "v_out": result.mem[out][b], "i_out": result.syn[out][b]}
+
+
+def test_random_configurations_equal_xylosim_bit_for_bit():
+    rng = np.random.default_rng(2024)
+    seen = {"multi_spike_steps": 0, "membrane_at_bound": 0, "current_overflows": 0, "two_synapses": 0, "readout_spikes": 0}
+    for c in range(N_CONFIGS):
+        cfg = random_config(rng)
+        steps = int(rng.integers(5, 40))
+        density = rng.choice([0.02, 0.2, 0.9])
+        raw = rng.integers(0, 20, size=(2, steps, cfg.n_inputs)) * (rng.random((2, steps, cfg.n_inputs)) < density)
+        chip = np.minimum(raw, 15)  # what the chip receives (XyloLayer clips to MAX_NUM_INP_SPIKES)
+        rec, _ = record_from_config(cfg)
+        results = {
+            "event": fixed.simulate(rec, EventBatch.from_dense(chip.astype(float)), record_spikes=True, record_mem=True),
+            "reference": fixed.simulate_reference(rec, chip, record_spikes=True, record_mem=True),
+        }
+        assert results["event"].counts.equals(results["reference"].counts)
+        assert np.array_equal(results["event"].overflow, results["reference"].overflow)
+        for b in range(2):
+            peer = run_xylosim(cfg, raw[b])  # the raw counts: xylosim clips them itself
+            for engine, result in results.items():
+                mine = evsim_traces(result, b)
+                for name, expected in peer.items():
+                    assert np.array_equal(mine[name], expected), f"config {c}, sample {b}, {engine}: {name} differs"
+            seen["multi_spike_steps"] += int((peer["spikes"] > 1).sum())
+            seen["membrane_at_bound"] += int(np.isin(peer["v"], (-(1 << 15), (1 << 15) - 1)).sum())
+            seen["readout_spikes"] += int(peer["spikes_out"].sum())
+        seen["current_overflows"] += int(results["event"].overflow[:, :, 0].sum())
+        seen["two_synapses"] += cfg.synapses == 2
+    # the cases the configurations were drawn to reach did occur
+    assert all(v > 0 for v in seen.values()), seen
+
+
+def xylo_model(seed: int = 11):
+    """A model Xylo can run: 4 inputs -> 24 cuba-lif (recurrent) -> 16 lif -> 6 cuba-li readout,
+    euler decays with time constants that are powers of two (exact dashes), a bias on the second
+    layer, every projection out of a hidden layer one step late as on the chip."""
+    from evsim.model import Layer, Network, Projection, Readout
+
+    rng = np.random.default_rng(seed)
+    layers = [
+        Layer("h1", 24, "cuba-lif", tau_syn=4.0, tau_mem=16.0, v_threshold=1.0, max_spikes=31, update="sequential"),
+        Layer("h2", 16, "lif", tau_mem=8.0, v_threshold=0.5, max_spikes=31),
+        Layer("o", 6, "cuba-li", tau_syn=2.0, tau_mem=32.0, update="sequential"),
+    ]
+    projections = [
+        Projection("input", "h1", rng.normal(0, 3.0, (24, 4)), np.zeros(24)),
+        Projection("h1", "h1", rng.normal(0, 0.4, (24, 24)) * (rng.random((24, 24)) < 0.5), np.zeros(24), 1),
+        Projection("h1", "h2", rng.normal(0.2, 0.8, (16, 24)), rng.normal(0, 0.02, 16), 1),
+        Projection("h2", "o", rng.normal(0, 1.0, (6, 16)), np.zeros(6), 1),
+    ]
+    return Network("xylo-test", 4, layers, projections, Readout("o", "mem", "per_step"), discretization="euler")
+
+
+def test_a_mapped_model_replays_on_xylosim_from_its_exported_config(cli, data_dir, tmp_path):
+    """evsim audit --export-config writes the configuration; xylosim built from that file, fed the
+    inputs as the chip receives them, reproduces evsim's hidden and readout traces on every QTDB
+    test sequence (1301 steps each)."""
+    from evsim import audit
+    from evsim.formats.h5 import save_network
+    from evsim.formats.xylo_config import load_xylo_config
+    from evsim.hardware.xylo import chip_events
+    from evsim.tasks import open_task
+
+    net = xylo_model()
+    save_network(net, tmp_path / "m.h5")
+    code, out, err = cli("audit", "--weights", tmp_path / "m.h5", "--task", "ecg", "--data", data_dir, "--profile", "xylo-audio2",
+                         "--limit", "2", "--export-config", tmp_path / "cfg.npz", "--json")
+    assert code == 0, err
+    cfg = load_xylo_config(tmp_path / "cfg.npz")
+    assert cfg.dt == 0.004 and cfg.n_hidden == 40 and cfg.n_outputs == 6
+    hw = audit.prepare_hardware(net, "xylo-audio2")
+    population = {name: slice(*span) for name, span in hw.quantized.report["xylo"]["hidden_population"].items()}
+    spikes = {"h1": 0, "h2": 0}
+    for batch in open_task("ecg", data_dir).batches(48):
+        events, counts = chip_events(batch.inputs, 15)
+        assert counts["clipped"] == 0 and counts["dropped_negative"] == len(batch.sample_ids)  # QTDB's -1 artefact
+        mine = fixed.simulate(hw.quantized.record, events, record_spikes=True, record_mem=True)
+        raster = events.to_dense().astype(np.int64)
+        for b in range(len(batch.sample_ids)):
+            peer = run_xylosim(cfg, raster[b])
+            for li, name in enumerate(("h1", "h2")):
+                sl = population[name]
+                assert np.array_equal(mine.spikes[li][b], peer["spikes"][:, sl])
+                assert np.array_equal(mine.mem[li][b], peer["v"][:, sl]) and np.array_equal(mine.syn[li][b], peer["i"][:, sl])
+                spikes[name] += int(peer["spikes"][:, sl].sum())
+            assert np.array_equal(mine.mem[2][b], peer["v_out"]) and np.array_equal(mine.syn[2][b], peer["i_out"])
+            assert not peer["spikes_out"].any()  # an integrating readout: threshold 32767, never reached
+    assert spikes["h1"] > 20_000 and spikes["h2"] > 5_000  # both layers busy on the 141 sequences
