@@ -302,6 +302,7 @@ class AuditReport:
     remedies: dict[str, Any]
     findings: list[dict[str, Any]] = field(default_factory=list)  # a Lava profile's: delivery delay, emulations, per-neuron decays
     notes: list[str] = field(default_factory=list)
+    chip_inputs: dict[str, int] | None = None  # Xylo: input events clipped to 15 or dropped (negative)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -511,6 +512,7 @@ def audit_report(setup: AuditSetup, dataset, tally: AuditTally, seconds: float) 
         remedies=remedies,
         findings=_findings(setup, tally),
         notes=notes,
+        chip_inputs=section["chip_inputs"],
     )
 
 

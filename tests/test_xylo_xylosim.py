@@ -9,6 +9,8 @@ Xylo by evsim, replayed on xylosim from the configuration evsim exports.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from xylosim_peer import run_xylosim
@@ -126,6 +128,12 @@ def test_a_mapped_model_replays_on_xylosim_from_its_exported_config(cli, data_di
     code, out, err = cli("audit", "--weights", tmp_path / "m.h5", "--task", "ecg", "--data", data_dir, "--profile", "xylo-audio2",
                          "--limit", "2", "--export-config", tmp_path / "cfg.npz", "--json")
     assert code == 0, err
+    report = json.loads(out)
+    energy = report["energy_per_inference_j"]
+    assert energy["total"] == pytest.approx(291e-6 * 1301 * 0.004)  # Bos & Muir's 291 uW over 1301 steps of 4 ms
+    assert energy["modelled"]["cycles_per_step"] > 0 and energy["measured"]["dynamic_power_w"] == pytest.approx(291e-6)
+    assert report["quantization"]["xylo"]["scheme"] == "global"
+    assert report["chip_inputs"] == {"clipped": 0, "dropped_negative": 2}  # QTDB's -1 in each sequence's last step
     cfg = load_xylo_config(tmp_path / "cfg.npz")
     assert cfg.dt == 0.004 and cfg.n_hidden == 40 and cfg.n_outputs == 6
     hw = audit.prepare_hardware(net, "xylo-audio2")
