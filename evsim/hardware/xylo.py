@@ -363,7 +363,7 @@ class XyloMapped:
 def quantize_network(network, profile, dt_seconds: float = 1e-3) -> XyloMapped:
     """The network's float parameters as Xylo's float specification (weights in each target's
     membrane unit), quantized with Rockpool's global scheme (profile granularity 'layer' or
-    'projection') or per-channel scheme ('neuron').  Call after architecture_violations is empty.
+    'projection') or per-channel scheme ('neuron').  A model Xylo's neuron cannot hold is an error.
 
     Per hidden neuron, with the hardware's decays alpha = 1 - 2^-dash (dash = round(log2(tau/dt))):
     a weight W onto it becomes (1 - alpha_mem) * r * w_in * (1 - alpha_syn) / alpha_syn * W, the
@@ -380,6 +380,11 @@ def quantize_network(network, profile, dt_seconds: float = 1e-3) -> XyloMapped:
     from ..neurons import xylo as xn
     from ..neurons.base import N_ARITH
 
+    from .mapping import map_network
+
+    blocking = [v for v in map_network(network, profile).violations if v.limit in UNMAPPABLE]
+    if blocking:
+        raise EvsimError(f"profile '{profile.name}': the model has no form on Xylo's neuron: {blocking[0].message()}")
     st = profile.state
     if profile.weights.bits != 8 or {st.membrane_bits, st.current_bits} != {16}:
         raise EvsimError(f"profile '{profile.name}' runs Xylo's own neuron, whose widths are the chip's (8-bit weights, 16-bit states): "
