@@ -360,7 +360,7 @@ class AuditSetup:
         self.variants: dict[str, Runner] = {}
         self.groups: dict[str, dict[str, Any]] = {}
         q = self.hw.quantized
-        if q is None or not self.profile.dynamics.integer_step:
+        if q is None or self.profile.dynamics.integer_step != "lava":
             return
         chip = lambda net: Runner(prepare_hardware(net, self.profile, ignore_violations=True), engine)  # noqa: E731
         emulated = q.report.get("emulated", {})
@@ -377,8 +377,21 @@ class AuditSetup:
 
 
 def chip_timing(network: Network, profile: Profile) -> Network:
-    """The network with the chip's delivery delays (a fixed profile's `min_delay`)."""
-    return with_min_delay(network, profile.dynamics.min_delay)[0] if profile.fixed else network
+    """The network with the chip's delivery delays (a fixed profile's `min_delay`; Xylo's:
+    hidden spikes one step later)."""
+    return _timing(network, profile)[0]
+
+
+def _timing(network: Network, profile: Profile) -> tuple[Network, list[str], str]:
+    """(the network with the chip's delivery delays, the projections they raised, why)."""
+    if not profile.fixed:
+        return network, [], ""
+    if profile.dynamics.integer_step == "xylo":
+        net, raised = xylo_hw.chip_delays(network)
+        return net, raised, f"profile '{profile.name}' delivers a hidden neuron's spikes one step after they are fired (Xylo)"
+    net, raised = with_min_delay(network, profile.dynamics.min_delay)
+    return net, raised, (f"profile '{profile.name}' delivers a spike {profile.dynamics.min_delay} step(s) after it is fired at the earliest "
+                         "(Lava's Dense: the next step)")
 
 
 @dataclass
@@ -524,14 +537,13 @@ def _findings(setup: AuditSetup, tally: AuditTally) -> list[dict[str, Any]]:
     findings: list[dict[str, Any]] = []
     profile, q = setup.profile, setup.hw.quantized
     if tally.trained is not None:
+        _, raised, why = _timing(setup.trained, profile)
         findings.append({
-            "finding": "delivery_delay", "delay": profile.dynamics.min_delay,
-            "projections": with_min_delay(setup.trained, profile.dynamics.min_delay)[1],
-            "why": f"profile '{profile.name}' delivers a spike {profile.dynamics.min_delay} step(s) after it is fired at the earliest "
-                   "(Lava's Dense: the next step)",
+            "finding": "delivery_delay", "delay": 1 if profile.dynamics.integer_step == "xylo" else profile.dynamics.min_delay,
+            "projections": raised, "why": why,
             "accuracy_float_as_trained": tally.trained.accuracy, "accuracy_float_with_chip_delays": tally.float.accuracy,
         })  # fmt: skip
-    if q is None or not profile.dynamics.integer_step:
+    if q is None or profile.dynamics.integer_step != "lava":
         return findings
     a = tally.agree
     result = {"as run": {"accuracy_hw": tally.hw.accuracy, "agreement_with_float": a["pred"] / a["pred_total"] if a["pred_total"] else None}}

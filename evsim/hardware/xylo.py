@@ -21,11 +21,19 @@ the biases whether the neurons use one or two synaptic states.
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..engines.record import FixedRecord, fixed_record
+from ..errors import EvsimError
+from ..events import EventBatch
 from ..formats.xylo_config import INT16, XyloConfig
+from ..model import INPUT, Layer, Network, Projection, Readout
+from ..neurons import N_COEF, N_OPT, STEP_CODES
+from ..neurons import xylo as xn
+from ..neurons.base import N_ARITH
+from .mapping import Violation, map_network
 
 WEIGHT_MAX = 127
 THRESHOLD_MAX = INT16[1]
@@ -195,8 +203,6 @@ def chip_events(events, limit: int | None):
     """The input as the chip receives it: event counts clipped to [0, limit] (XyloLayer clips at
     15; a chip input channel carries counts, so negative values cannot be sent and are dropped).
     Returns (EventBatch, {"clipped": events above the limit, "dropped_negative": ...})."""
-    from ..events import EventBatch
-
     v = events.value
     limit = 15 if limit is None else limit  # XyloLayer's MAX_NUM_INP_SPIKES
     clipped = np.clip(v, 0, limit)
@@ -225,13 +231,6 @@ def record_from_config(config: XyloConfig, readout_spike: bool = False):
     the same step, hidden spikes one step later (to hidden and readout neurons alike), each
     weight added as int16(w << shift of its matrix).  Returns (record, network): the network
     holds the structure only (its float parameters are placeholders no engine reads)."""
-    from ..engines.record import fixed_record
-    from ..model import Network, Projection, Readout
-    from ..model import Layer
-    from ..neurons import STEP_CODES, N_COEF, N_OPT
-    from ..neurons import xylo as xn
-    from ..neurons.base import N_ARITH
-
     n_in, n_hid, n_out = config.n_inputs, config.n_hidden, config.n_outputs
     w_in, w_rec = config.weights3("weights_in"), config.weights3("weights_rec")
     full_in = np.zeros((n_in, n_hid, 2), dtype=np.int64)
@@ -291,6 +290,16 @@ UNMAPPABLE = {"neuron_types", "reset", "update", "delay", "projections", "hidden
 LIF_SYNAPSE_DASH = 1  # lif and li have no synaptic current; Xylo's shortest non-zero one stands in
 
 
+def chip_delays(network):
+    """The network as Xylo delivers it: a hidden neuron's spikes reach hidden and readout neurons
+    one step after they are fired (input events the same step); and the projections raised."""
+    raised = [p.label for p in network.projections if p.source != INPUT and p.delay == 0]
+    if not raised:
+        return network, []
+    projections = [Projection(p.source, p.target, p.weight, p.bias, 1) if p.source != INPUT and p.delay == 0 else p for p in network.projections]
+    return network.replace(projections=projections), raised
+
+
 def dash_of(tau: np.ndarray, dt: float) -> np.ndarray:
     """Rockpool's time constant -> bit-shift decay: dash = round(log2(tau / dt)) (NumPy's rounding)."""
     return np.round(np.log2(np.asarray(tau, dtype=np.float64) / dt)).astype(np.int64)
@@ -299,9 +308,6 @@ def dash_of(tau: np.ndarray, dt: float) -> np.ndarray:
 def architecture_violations(network, profile) -> list:
     """What Xylo's architecture cannot hold (Rockpool's mapper refuses the same, or the chip's
     neuron and delivery leave no room for it); the limits table is evsim.hardware.mapping's."""
-    from ..model import INPUT
-    from .mapping import Violation
-
     out: list[Violation] = []
     readout = network.readout.layer
     lim = profile.limits
@@ -353,7 +359,7 @@ class XyloMapped:
     the chip's delivery), the stored weights per model projection, and what mapping did."""
 
     config: XyloConfig
-    record: object  # engines.record.FixedRecord
+    record: FixedRecord
     mantissas: list[np.ndarray]
     shifts: list[np.ndarray]
     population: dict[str, slice]  # hidden layer -> its neurons in the hidden population
@@ -373,22 +379,13 @@ def quantize_network(network, profile, dt_seconds: float = 1e-3) -> XyloMapped:
     layers, which have no synaptic current, get Xylo's shortest one (dash 1, alpha 1/2: an event
     reaches the membrane over a few steps, its total charge unchanged).
     """
-    from ..engines.record import fixed_record
-    from ..errors import EvsimError
-    from ..model import INPUT, Projection
-    from ..neurons import N_COEF, N_OPT, STEP_CODES
-    from ..neurons import xylo as xn
-    from ..neurons.base import N_ARITH
-
-    from .mapping import map_network
-
     blocking = [v for v in map_network(network, profile).violations if v.limit in UNMAPPABLE]
     if blocking:
         raise EvsimError(f"profile '{profile.name}': the model has no form on Xylo's neuron: {blocking[0].message()}")
     st = profile.state
     if profile.weights.bits != 8 or {st.membrane_bits, st.current_bits} != {16}:
         raise EvsimError(f"profile '{profile.name}' runs Xylo's own neuron, whose widths are the chip's (8-bit weights, 16-bit states): "
-                         "to vary widths, use a profile without integer_step")
+                         "to vary widths, use a profile without [dynamics] integer_step")
     readout = network.layer(network.readout.layer)
     hidden = [layer for layer in network.layers if layer.name != readout.name]
     reaches_input = {p.target for p in network.projections if p.source == INPUT}
@@ -460,7 +457,7 @@ def quantize_network(network, profile, dt_seconds: float = 1e-3) -> XyloMapped:
             opts[li, xn.O_MAX_SPIKES] = xn.HIDDEN_MAX_SPIKES
         k += n
     w_in_i, w_rec_i, w_out_i = config.weights3("weights_in")[:, :, 0], config.weights3("weights_rec")[:, :, 0], config.weights_out
-    mantissas, shifts, addends, chip_projections, timing = [], [], [], [], []
+    mantissas, shifts, addends = [], [], []
     for p in network.projections:
         if p.source == INPUT:
             m, sh = w_in_i[:, population[p.target]].T, config.weight_shift_in
@@ -468,17 +465,14 @@ def quantize_network(network, profile, dt_seconds: float = 1e-3) -> XyloMapped:
             m, sh = w_out_i[population[p.source], :].T, config.weight_shift_out
         else:
             m, sh = w_rec_i[population[p.source], population[p.target]].T, config.weight_shift_rec
-        delay = 0 if p.source == INPUT else 1
-        if delay != p.delay:
-            timing.append(f"{p.label}: delay {p.delay} in the model, {delay} on Xylo")
         mantissas.append(np.ascontiguousarray(m))
         shifts.append(np.full(m.shape[0], sh, dtype=np.int64))
         addends.append(((m << sh) - lo) % (hi - lo + 1) + lo)
-        chip_projections.append(Projection(p.source, p.target, p.weight, p.bias, delay))
     arith = np.zeros(N_ARITH, dtype=np.int64)
     arith[4:10] = lo, hi, lo, hi, lo, hi
+    chip_network, timing = chip_delays(network)
     record = fixed_record(
-        network.replace(projections=chip_projections, golden=[]),
+        chip_network.replace(golden=[]),
         coef=coef, bias=bias, a0=np.zeros(network.n_neurons, dtype=np.int64), unit=np.concatenate(units), arith=arith,
         weights=addends, layer_code=np.full(len(network.layers), STEP_CODES["xylo"]), layer_opts=opts,
     )
@@ -487,7 +481,7 @@ def quantize_network(network, profile, dt_seconds: float = 1e-3) -> XyloMapped:
         "hidden_population": {name: [sl.start, sl.stop] for name, sl in population.items()},
         "dash": {layer.name: {"mem": sorted(set(consts[layer.name][0].tolist())), "syn": sorted(set(consts[layer.name][1].tolist()))}
                  for layer in network.layers},
-        "timing": timing,
+        "timing": [f"{label}: delivered one step later on Xylo" for label in timing],
         "approximations": [f"layer '{layer.name}': {layer.neuron} has no synaptic current; Xylo's shortest (dash {LIF_SYNAPSE_DASH}) carries its input"
                            for layer in network.layers if "tau_syn" not in layer.params],
         "weights": {"clipped": 0, "zeroed_by_rounding": int(sum(int(np.count_nonzero((m == 0) & (p.weight != 0))) for m, p in zip(mantissas, network.projections)))},

@@ -31,9 +31,7 @@ TYPES: dict[str, NeuronType] = {t.name: t for t in (
     integrator.TYPE,
 )}  # fmt: skip
 ALIASES = {"leaky-integrator": "li"}  # names of version-1 model files
-# integer steps of chips, which a profile runs in place of its layers' own (evsim/neurons/xylo.py)
-CHIP_STEPS = {"xylo": (None, xylo.step_fixed)}
-STEP_CODES = {"alif": 0, "lif": 1, "li": 2, "cuba-lif": 3, "cuba-li": 4, "xylo": 5}  # kernels dispatch on these
+STEP_CODES = {"alif": 0, "lif": 1, "li": 2, "cuba-lif": 3, "cuba-li": 4}  # kernels dispatch on these
 NEURON_TYPES = tuple(TYPES)
 # the float64 and fixed-point step of each step family (what the dense reference engines call)
 STEPS = {code: next((t.step, t.step_fixed) for t in TYPES.values() if t.kernel == kernel) for kernel, code in STEP_CODES.items()}
