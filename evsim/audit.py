@@ -170,6 +170,8 @@ class Runner:
             result = fixed.simulate_reference(self.hw.quantized.record, events.to_dense(), record_spikes=True, record_mem=record)
         if chip is not None:
             result.chip = {**chip, **xylo_hw.active_bins(self.hw.network, events, result.spikes)}
+        if record:  # the integer input raster, for the traces (evsim.traces: input.spikes)
+            result.inputs = events.to_dense().astype(np.int64)
         return result
 
 

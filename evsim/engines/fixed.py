@@ -46,6 +46,7 @@ class FixedResult(SimResult):
     trace_int: np.ndarray | None = None  # (samples, steps, readout size) int64
     syn2: list[np.ndarray | None] | None = None  # per layer, with mem: Xylo's second synaptic state (None elsewhere)
     chip: dict[str, int] | None = None  # counts the caller adds about the chip's view of the run (audit.Runner)
+    inputs: np.ndarray | None = None  # (samples, steps, channels) int64: the input the engine received, when recorded
 
 
 def layer_slice(rec: FixedRecord, li: int) -> slice:

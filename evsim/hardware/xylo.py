@@ -54,36 +54,58 @@ def _limited(scale: float, thresholds: np.ndarray) -> float:
     return scale * THRESHOLD_MAX / top if top > THRESHOLD_MAX else scale
 
 
-def quantize_global(spec: dict, dt: float = 1e-3, with_scales: bool = False):
-    """Rockpool's global_quantize (see the module docstring for the differences kept)."""
+def _fitting_shift(shift: int, scale: np.ndarray, *values: np.ndarray) -> int:
+    """The largest left shift <= `shift` that keeps every value x scale << shift within int16."""
+    top = max((float(np.max(np.abs(v) * scale, initial=0.0)) for v in values), default=0.0)
+    while shift > 0 and top * 2**shift > THRESHOLD_MAX:
+        shift -= 1
+    return shift
+
+
+def quantize_global(spec: dict, dt: float = 1e-3, with_scales: bool = False, shift: int = 0):
+    """Rockpool's global_quantize (see the module docstring for the differences kept).
+
+    shift: the weight shift of every matrix (Rockpool leaves it 0).  The weights keep their 8-bit
+    values and thresholds and biases are scaled by 2^shift more: the same network in finer state
+    units.  A shift that would carry a threshold or bias beyond int16 is lowered."""
     w_in, w_rec, w_out = _as3(spec["weights_in"]), _as3(spec["weights_rec"]), np.asarray(spec["weights_out"], np.float64)
     bias, bias_out = np.asarray(spec["bias"], np.float64), np.asarray(spec["bias_out"], np.float64)
     th, th_out = np.asarray(spec["threshold"], np.float64), np.asarray(spec["threshold_out"], np.float64)
     top = max(np.abs(w_in).max(initial=0.0), np.abs(w_rec).max(initial=0.0), np.abs(bias).max(initial=0.0))
     top_out = max(np.abs(w_out).max(initial=0.0), np.abs(bias_out).max(initial=0.0))
-    scale = _limited(WEIGHT_MAX / top if top else 1.0, th)
-    scale_out = _limited(WEIGHT_MAX / top_out if top_out else 1.0, th_out)
-    config = _config(spec, dt, w_in * scale, w_rec * scale, w_out * scale_out, th * scale, th_out * scale_out, bias * scale, bias_out * scale_out)
-    return (config, np.full(len(th), scale), np.full(len(th_out), scale_out)) if with_scales else config
+    scale = np.full(len(th), _limited(WEIGHT_MAX / top if top else 1.0, th))
+    scale_out = np.full(len(th_out), _limited(WEIGHT_MAX / top_out if top_out else 1.0, th_out))
+    return _shifted(spec, dt, shift, scale, scale_out, w_in, w_rec, w_out, th, th_out, bias, bias_out, with_scales)
 
 
-def quantize_channel(spec: dict, dt: float = 1e-3, with_scales: bool = False):
-    """Rockpool's channel_quantize: a scale per hidden neuron and per readout neuron."""
+def quantize_channel(spec: dict, dt: float = 1e-3, with_scales: bool = False, shift: int = 0):
+    """Rockpool's channel_quantize: a scale per hidden neuron and per readout neuron (shift: as
+    in quantize_global, one for all neurons of a matrix)."""
     w_in, w_rec, w_out = _as3(spec["weights_in"]), _as3(spec["weights_rec"]), np.asarray(spec["weights_out"], np.float64)
     bias, bias_out = np.asarray(spec["bias"], np.float64), np.asarray(spec["bias_out"], np.float64)
     th, th_out = np.asarray(spec["threshold"], np.float64), np.asarray(spec["threshold_out"], np.float64)
-    n_hid, n_ien = w_rec.shape[0], w_in.shape[1]
+    n_ien = w_in.shape[1]
     top = np.abs(w_rec).max(axis=(0, 2))
     top[:n_ien] = np.maximum(top[:n_ien], np.abs(w_in).max(axis=(0, 2)))
     top_out = np.abs(w_out).max(axis=0)
     scale = np.array([_limited(WEIGHT_MAX / m if m else 1.0, th[i : i + 1]) for i, m in enumerate(top)])
     scale_out = np.array([_limited(WEIGHT_MAX / m if m else 1.0, th_out[j : j + 1]) for j, m in enumerate(top_out)])
+    return _shifted(spec, dt, shift, scale, scale_out, w_in, w_rec, w_out, th, th_out, bias, bias_out, with_scales)
+
+
+def _shifted(spec, dt, shift, scale, scale_out, w_in, w_rec, w_out, th, th_out, bias, bias_out, with_scales):
+    """The configuration: weights x their scale, thresholds and biases x scale << shift (one shift
+    for the input and recurrent matrices, which feed the same neurons, one for the readout)."""
+    s_hid = _fitting_shift(shift, scale, th, bias)
+    s_out = _fitting_shift(shift, scale_out, th_out, bias_out)
+    n_ien = w_in.shape[1]
+    state, state_out = scale * 2.0**s_hid, scale_out * 2.0**s_out
     config = _config(spec, dt, w_in * scale[None, :n_ien, None], w_rec * scale[None, :, None], w_out * scale_out[None, :],
-                     th * scale, th_out * scale_out, bias * scale, bias_out * scale_out)
-    return (config, scale, scale_out) if with_scales else config
+                     th * state, th_out * state_out, bias * state, bias_out * state_out, (s_hid, s_hid, s_out))
+    return (config, state, state_out) if with_scales else config
 
 
-def _config(spec, dt, w_in, w_rec, w_out, th, th_out, bias, bias_out) -> XyloConfig:
+def _config(spec, dt, w_in, w_rec, w_out, th, th_out, bias, bias_out, shifts=(0, 0, 0)) -> XyloConfig:
     two = w_in.shape[2] == 2 or w_rec.shape[2] == 2  # else the config keeps Rockpool's 2-D matrices
     squeeze = (lambda w: w) if two else (lambda w: w[:, :, 0])
     return XyloConfig(
@@ -99,9 +121,9 @@ def _config(spec, dt, w_in, w_rec, w_out, th, th_out, bias, bias_out) -> XyloCon
         threshold_out=_round(th_out),
         bias=_round(bias),
         bias_out=_round(bias_out),
-        weight_shift_in=int(spec.get("weight_shift_in", 0)),
-        weight_shift_rec=int(spec.get("weight_shift_rec", 0)),
-        weight_shift_out=int(spec.get("weight_shift_out", 0)),
+        weight_shift_in=shifts[0],
+        weight_shift_rec=shifts[1],
+        weight_shift_out=shifts[2],
         dt=dt,
     )
 
@@ -430,7 +452,8 @@ def quantize_network(network, profile, dt_seconds: float = 1e-3) -> XyloMapped:
     spec.update(weights_in=w_in, weights_rec=w_rec, weights_out=w_out, dash_mem_out=dash_mem_out, dash_syn_out=dash_syn_out,
                 bias_out=bias_out, threshold_out=threshold_out, dash_syn_2=np.zeros(n_hid))
     scheme = "channel" if profile.weights.granularity == "neuron" else "global"
-    config, scale, scale_out = (quantize_channel if scheme == "channel" else quantize_global)(spec, dt_seconds, with_scales=True)
+    quantizer = quantize_channel if scheme == "channel" else quantize_global
+    config, scale, scale_out = quantizer(spec, dt_seconds, with_scales=True, shift=profile.weights.shift)
     if not readout.spiking:  # a readout that never spikes in the model: the largest threshold there is
         config.threshold_out[:] = THRESHOLD_MAX
 
