@@ -197,7 +197,9 @@ def _hardware_section(hw: HardwareModel, per_sample: dict[str, np.ndarray], step
         "overflows": overflow,
         "quantization": hw.quantized.report if hw.quantized is not None else None,
         "remedies": hw.remedies,
-        "baselines": baseline_report(hw.network, hw.profile, steps, energy["total"] if energy else None),
+        # a chip priced by measured power over time (Xylo) has no operation-level energy to set
+        # beside the baselines' MACs: no ratio
+        "baselines": baseline_report(hw.network, hw.profile, steps, energy["total"] if energy and not xylo else None),
         "chip_inputs": {k: (chip or {}).get(k, 0) for k in ("clipped", "dropped_negative")} if xylo else None,
     }
 
