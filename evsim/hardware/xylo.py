@@ -1,5 +1,11 @@
-"""Xylo: a quantized network as a Xylo configuration, Rockpool's quantization schemes, and
-Rockpool's clock-cycle model of the SNN core.
+"""Xylo (the `xylo-*` profiles, `[dynamics] integer_step = "xylo"`; docs/hardware.md, "Xylo"):
+
+    quantize_network       a float model (lif / cuba-lif hidden layers, li / cuba-li / lif readout)
+                           as a XyloConfig and evsim's integer record of it, with the chip's delivery
+    architecture_violations  what Xylo's neuron and delivery cannot hold (the mapper lists them)
+    record_from_config     the integer record of any configuration (to run one evsim did not make)
+    chip_events            the input as the chip receives it
+    cycles_per_step, energy_report   Rockpool's clock-cycle model; measured power over time
 
 Quantization follows Rockpool 3.1's `rockpool.transform.quantize_methods` on a float
 specification (the layout of `XyloConfig`, float values, weights in the membrane's unit so that
@@ -140,12 +146,6 @@ HIDDEN_UPDATE_CYCLES = 7
 OUTPUT_ISYN_UPDATE_CYCLES = 8
 FIXED_HIDDEN_NEURON_CYCLES = 19
 FIXED_OUTPUT_NEURON_SPK_CYCLES = 12
-
-
-def active_fraction(raster) -> float:
-    """The fraction of (step, channel) bins with at least one event: what the cycle model reads."""
-    raster = np.asarray(raster)
-    return float(np.count_nonzero(raster) / raster.size) if raster.size else 0.0
 
 
 def cycles_per_step(config: XyloConfig, model: str, p_in: float, p_hid: float, p_out: float) -> float:
