@@ -104,6 +104,20 @@ def test_run_accepts_a_nir_file_directly(tmp_path, cli):
     assert code == 2 and "gives no time step" in err and "--dt" in err and err.strip().count("\n") == 0
 
 
+def test_imported_lif_runs_on_loihi2_as_lava_does(tmp_path, cli):
+    """Issue 12's command on the real importer: lif_norse.nir imported, run on the loihi2 profile
+    with the CSV's input, reproduces Lava's fixed-point CPU trace, integer voltage at every step."""
+    cpu = np.loadtxt(R.DATA.parent / "nir-paper-lava" / "lif_lava_cpu_fixed.csv", delimiter=",")
+    np.save(tmp_path / "x.npy", cpu[:, :1])
+    code, _, err = cli("import", R.LIF_DIR / "lif_norse.nir", "-o", tmp_path / "lif.h5", "--dt", DT)
+    assert code == 0, err
+    code, _, err = cli("run", "-w", tmp_path / "lif.h5", "--task", "array", "--data", tmp_path / "x.npy", "--profile", "loihi2", "--record", tmp_path / "r")
+    assert code == 0, err
+    tr = read_sample(tmp_path / "r" / "sample_0.npz")
+    assert tr["1.v"].dtype == np.int64 and np.array_equal(tr["1.v"][:, 0], cpu[:, 1].astype(np.int64))
+    assert np.flatnonzero(tr["1.spikes"][:, 0]).tolist() == np.flatnonzero(cpu[:, 2]).tolist() == [461, 511, 711, 761]
+
+
 def test_lif_rockpool_is_read_although_nir_type_check_rejects_it(cli, tmp_path):
     import nir
 
