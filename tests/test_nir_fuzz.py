@@ -22,7 +22,7 @@ from evsim.events import EventBatch
 from evsim.formats.nir import ImportOptions, import_nir
 
 SOURCES = [R.LIF_DIR / "lif_norse.nir", R.BRAILLE["zero"], R.BRAILLE["subtract"]]
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 def check_contract(path: Path) -> str:
@@ -98,4 +98,29 @@ def test_field_damage(source, picks):
                     f[name] = bad
                 else:
                     f[name] = value
+        check_contract(path)
+
+
+JUNK = ['"x"', "[1, \"a\"]", '{"layers": [1]}', "{", "nan", '{"layer": "o", "from_step": "x"}', '{"default": {"scale": [1]}}', "-3", "abc"]
+
+
+@FUZZ
+@given(picks=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(JUNK)), min_size=1, max_size=3))
+def test_evsim_metadata_damage(tmp_path_factory, picks):
+    """evsim's own metadata (an exported model: ALIF, options, readout, initial state) garbled."""
+    from conftest import tiny_network
+    from evsim.formats.nir import export_nir
+
+    base = tmp_path_factory.getbasetemp() / "tiny.nir"
+    if not base.exists():
+        export_nir(tiny_network(), base)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.nir"
+        path.write_bytes(base.read_bytes())
+        with h5py.File(path, "r+") as f:
+            names = [n for n in _datasets(f) if "evsim_" in n]
+            for index, junk in picks:
+                name = names[index % len(names)]
+                del f[name]
+                f[name] = np.bytes_(junk.encode())
         check_contract(path)

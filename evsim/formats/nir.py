@@ -383,6 +383,8 @@ def _layer(name: str, node, opts: dict[str, str], size: int) -> Layer:
                 params[p.name] = _metadata_array(meta, p.name, name)
         return Layer(name, size, "alif", params=params)
     t = neurons.TYPES[_NODE_TYPES[nir_kind]]
+    if EXTENSION + "neuron" in meta and kind != t.name:
+        _fail(f"node '{name}' ({nir_kind}): its metadata '{EXTENSION}neuron' says {kind!r}, which a {nir_kind} node cannot hold")
     params = {p.name: _array(node, p.nir, name).ravel() for p in t.params if p.nir and getattr(node, p.nir, None) is not None}
     options = {}
     for o in t.options:
@@ -390,7 +392,10 @@ def _layer(name: str, node, opts: dict[str, str], size: int) -> Layer:
         if o.name in opts["explicit"]:
             options[o.name] = opts["explicit"][o.name]
         elif stored is not None:
-            options[o.name] = _meta_str(meta, o.name) if o.choices else int(np.asarray(stored))
+            try:
+                options[o.name] = _meta_str(meta, o.name) if o.choices else int(np.asarray(stored))
+            except (TypeError, ValueError):
+                _fail(f"node '{name}': metadata '{EXTENSION}{o.name}' is not an integer")
         elif o.name in opts["preset"]:
             options[o.name] = opts["preset"][o.name]
     return Layer(name, size, t.name, params=params, options=options)
@@ -437,7 +442,8 @@ def graph_to_network(graph, name: str, options: ImportOptions) -> tuple[Network,
     name_of = lambda node: INPUT if node == g.input else node  # noqa: E731
     sources = {n: [(name_of(t.source), t.delay) for t in terms] for n, terms in inputs.items()}
     given = _meta_json(meta, "layer_order", "the layer order")
-    order, back = _order(list(g.neurons), sources, given if isinstance(given, list) else None)
+    valid_order = isinstance(given, list) and all(isinstance(x, str) for x in given)
+    order, back = _order(list(g.neurons), sources, given if valid_order else None)
 
     layers = [_layer(n, g.neurons[n], {"explicit": explicit, "preset": preset}, g.sizes[n]) for n in order]
     spiking = {layer.name: layer.spiking for layer in layers}
@@ -477,8 +483,8 @@ def _readout(g: _Graph, meta: dict, spiking: dict[str, bool]) -> Readout:
     if isinstance(stored, dict):
         try:
             return Readout(**stored)
-        except TypeError:
-            _fail(f"metadata '{EXTENSION}readout' has unexpected fields {sorted(stored)}")
+        except (TypeError, ValueError):
+            _fail(f"metadata '{EXTENSION}readout' is not a readout rule ({sorted(stored)})")
     if not g.outputs:
         _fail("the graph has no Output node to read out")
     out = sorted(g.outputs)[0]
@@ -496,8 +502,8 @@ def _initial_state(d) -> InitialState:
     try:
         default = LayerInit(**d.get("default", {}))
         layers = {k: LayerInit(**v) for k, v in d.get("layers", {}).items()}
-    except TypeError:
-        _fail(f"metadata '{EXTENSION}initial_state' has unexpected fields")
+    except (TypeError, ValueError, AttributeError):
+        _fail(f"metadata '{EXTENSION}initial_state' is not an initial-state rule")
     return InitialState(default=default, layers=layers)
 
 
