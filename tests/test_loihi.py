@@ -31,7 +31,7 @@ from test_netx import assert_netx_layout
 
 DATA = Path(__file__).parent / "data"
 PILOT = DATA / "lava-dl-netx" / "pilotnet_lif"
-NIR_LAVA = DATA / "nir-paper-lava"
+NIR_LAVA = DATA / "nir-paper" / "01_lif"  # the NIR paper files (their README has the provenance)
 PROBE_AT_SPIKE = 128  # a Loihi chip's voltage probe at a spike step (refDelay 1): docs/hardware.md
 
 
@@ -110,38 +110,34 @@ def test_netx_reset_interval_16_departs_where_the_recording_restarts_later():
 # ---- the NIR paper's LIF neuron -----------------------------------------------------------------
 
 
-def nir_lif_network() -> Network:
-    """The NIR paper's neuron (lif_norse.nir: Affine weight 1, LIF tau 2.5 ms, r 1, v_leak 0,
-    v_threshold 0.1) as evsim's NIR importer builds it at dt = 1e-4 (euler, zero reset, the
-    `nir_import` mark that selects NIR's Lava conventions).  Built here directly: the NIR
-    importer (issue 10) has not landed on this branch's base."""
-    return Network(
-        name="lif_norse", n_inputs=1,
-        layers=[Layer("lif", 1, "lif", tau_mem=2.5e-3, v_threshold=0.1, r=1.0, v_leak=0.0, v_reset=0.0, reset="zero")],
-        projections=[Projection("input", "lif", np.ones((1, 1)), np.zeros(1), 0)],
-        readout=Readout("lif", "spike", "sum"), dt=1e-4, discretization="euler",
-        metadata={"nir_import": {"file": "lif_norse.nir", "dt": 1e-4}},
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("profile", ["loihi", "loihi2"])
-def test_nir_lif_reproduces_lavas_cpu_and_chip_traces(profile, tmp_path):
+def test_nir_lif_reproduces_lavas_cpu_and_chip_traces(cli, profile, tmp_path):
+    """`evsim import lif_norse.nir -o lif.h5 --dt 1e-4` and `evsim run --weights lif.h5 --task
+    array --data x.npy --profile P --record DIR` (x: the CSV's input column): Lava's CPU trace
+    exactly (voltage on all 1000 steps, spikes), the Loihi 2 chip's but for 128 at its spikes."""
     cpu = np.loadtxt(NIR_LAVA / "lif_lava_cpu_fixed.csv", delimiter=",")
     chip = np.loadtxt(NIR_LAVA / "lif_lava_loihi_fixed.csv", delimiter=",")
-    save_network(nir_lif_network(), tmp_path / "lif.h5")
-    net = load_network(tmp_path / "lif.h5")
-    hw = audit.prepare_hardware(net, profile)
-    rec = hw.quantized.record
-    # nir_to_lava.py's integers: weight int(0.04 * 256) = 10, dv int(0.04 * 4095) = 163, vth 25
-    assert hw.quantized.report["convention"] == "nir"
-    assert rec.w.tolist() == [10 << 6] and rec.coef[0, lava.DV] == 4096 - 163 and rec.coef[0, lava.VTH] == 25 << 6
-    assert rec.coef[0, lava.DU] == 0 and rec.p_delay.tolist() == [1]  # no current memory; Lava's Dense delay
-    ev, _ = both_engines(rec, cpu[:, 0][None, :, None])
-    v, s = ev.mem[0][0, :, 0], ev.spikes[0][0, :, 0]
+    np.save(tmp_path / "x.npy", cpu[:, :1])
+    code, _, err = cli("import", NIR_LAVA / "lif_norse.nir", "-o", tmp_path / "lif.h5", "--dt", "1e-4")
+    assert code == 0, err
+    code, _, err = cli("run", "--weights", tmp_path / "lif.h5", "--task", "array", "--data", tmp_path / "x.npy",
+                       "--profile", profile, "--record", tmp_path / "rec")  # fmt: skip
+    assert code == 0, err
+    rec = np.load(tmp_path / "rec" / "sample_0.npz")
+    (layer,) = {k.split(".")[0] for k in rec}
+    v, s = rec[f"{layer}.v"][:, 0], rec[f"{layer}.spikes"][:, 0]
     assert np.array_equal(v, cpu[:, 1].astype(np.int64))  # all 1000 steps
     assert np.array_equal(s > 0, cpu[:, 2] > 0) and np.flatnonzero(s).tolist() == [461, 511, 711, 761]
     probe = np.where(s > 0, PROBE_AT_SPIKE, v)
     assert np.array_equal(probe, chip[:, 1].astype(np.int64)) and np.array_equal(s > 0, chip[:, 2] > 0)
+    # NIR's converter's integers: weight int(0.04 * 256) = 10, dv int(0.04 * 4095) = 163, vth 25;
+    # no current memory; Lava's Dense delivers at the next step
+    q = quantize(load_network(tmp_path / "lif.h5"), load_profile(profile))
+    rec_int = q.record
+    assert q.report["convention"] == "nir" and rec_int.w.tolist() == [10 << 6]
+    assert rec_int.coef[0, lava.DV] == 4096 - 163 and rec_int.coef[0, lava.VTH] == 25 << 6 and rec_int.coef[0, lava.DU] == 0
+    assert rec_int.p_delay.tolist() == [1]
+    both_engines(rec_int, cpu[:, 0][None, :, None])
 
 
 # ---- Lava's step against the transcription on random netx networks ----------------------------

@@ -26,7 +26,7 @@ from lava_cuba import run_layer
 
 DATA = Path(__file__).parent / "data"
 PILOT = DATA / "lava-dl-netx" / "pilotnet_lif"
-NIR_LAVA = DATA / "nir-paper-lava"
+NIR_LAVA = DATA / "nir-paper" / "01_lif"  # the NIR paper files (their README has the provenance)
 REFRACTORY_PROBE = 128  # what Loihi's voltage probe shows at a spike step with refDelay = 1
 
 
