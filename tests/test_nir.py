@@ -107,7 +107,7 @@ def test_run_accepts_a_nir_file_directly(tmp_path, cli):
 def test_imported_lif_runs_on_loihi2_as_lava_does(tmp_path, cli):
     """Issue 12's command on the real importer: lif_norse.nir imported, run on the loihi2 profile
     with the CSV's input, reproduces Lava's fixed-point CPU trace, integer voltage at every step."""
-    cpu = np.loadtxt(R.DATA.parent / "nir-paper-lava" / "lif_lava_cpu_fixed.csv", delimiter=",")
+    cpu = np.loadtxt(R.DATA / "01_lif" / "lif_lava_cpu_fixed.csv", delimiter=",")
     np.save(tmp_path / "x.npy", cpu[:, :1])
     code, _, err = cli("import", R.LIF_DIR / "lif_norse.nir", "-o", tmp_path / "lif.h5", "--dt", DT)
     assert code == 0, err
