@@ -221,7 +221,7 @@ def _xylo_widths():
     import dataclasses
 
     p = load_profile("xylo-audio2")
-    return dataclasses.replace(p, integer_step=None, weights=dataclasses.replace(p.weights, granularity="projection"))
+    return dataclasses.replace(p, dynamics=dataclasses.replace(p.dynamics, integer_step=""), weights=dataclasses.replace(p.weights, granularity="projection"))
 
 
 @pytest.mark.parametrize("profile", ["multiplier", "shift", "narrow-wrap", "loihi", "xylo"])
