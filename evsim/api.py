@@ -7,6 +7,7 @@ and returns a plain report object with a `to_dict()` for JSON.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -163,9 +164,14 @@ class RunReport:
     neurobench: dict[str, Any] = field(default_factory=dict)  # NeuroBench's metrics (evsim/neurobench.py)
     task_info: dict[str, Any] = field(default_factory=dict)
     counts_total: dict[str, list[int]] = field(default_factory=dict)
+    ended_early: str | None = None  # set when --limit asked for more samples than the data hold
+    # Per-sample predictions (sample_ids, labels, predictions arrays): `--predictions`, not JSON.
+    predictions: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("predictions")
+        return d
 
 
 COUNT_KEYS = ("events", "ac", "ac_structural", "mac", "spikes", "neuron_updates")
@@ -186,6 +192,7 @@ class Tally:
         self.overflow_kinds = OVERFLOW_KINDS
         self.overflow = np.zeros((len(network.layers), len(OVERFLOW_KINDS)), dtype=np.int64)
         self.chip: dict[str, int] = {}  # a chip's own counts (Xylo: inputs clipped, active bins)
+        self.records: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (sample ids, labels, predictions)
 
     def add(self, result: SimResult, batch, score: bool) -> np.ndarray | None:
         """Add a batch's counts (and overflows, from a fixed-point run); returns its predictions."""
@@ -200,6 +207,7 @@ class Tally:
         if not score:
             return None
         pred = decide(self.network.readout, result.trace)
+        self.records.append((np.asarray(batch.sample_ids), np.asarray(batch.labels), pred))
         if pred.ndim == 2:  # per step, scored from from_step
             start = self.network.readout.from_step
             hit = pred[:, start:] == batch.labels[:, start:]
@@ -224,6 +232,7 @@ class Tally:
         self.overflow += other.overflow
         self.mac_calls += other.mac_calls
         self._add_chip(other.chip)
+        self.records.extend(other.records)
         return self
 
     def _add_chip(self, counts: dict[str, int] | None) -> None:
@@ -237,6 +246,14 @@ class Tally:
     @property
     def accuracy_labelled(self) -> float | None:
         return self.correct_lab / self.scored_lab if self.scored_lab else None
+
+    def predictions(self) -> dict[str, np.ndarray] | None:
+        """Every scored sample's id, label(s) and prediction(s), by sample id (chunks of a
+        distributed run may arrive in any order)."""
+        if not self.records:
+            return None
+        ids, labels, preds = zip(*sorted(self.records, key=lambda r: int(r[0][0]) if len(r[0]) else -1))
+        return {"sample_ids": np.concatenate(ids), "labels": np.concatenate(labels), "predictions": np.concatenate(preds)}
 
     def per_sample(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(v, dtype=np.float64) / self.samples for k, v in self.totals.items()}
@@ -278,7 +295,42 @@ def run_report(network: Network, dataset, engine: str, init: str, seed: int, tal
         neurobench=tally.neurobench(steps),
         task_info=dict(dataset.info),
         counts_total={k: [int(v) for v in np.atleast_1d(t)] for k, t in tally.totals.items()},
+        predictions=tally.predictions(),
     )
+
+
+def ended_early(dataset, offset: int, limit: int | None) -> str | None:
+    """A note when --limit asks for more samples than the data hold after --offset."""
+    if limit is not None and offset + limit > dataset.n_samples:
+        return (
+            f"the data ended: --offset {offset} --limit {limit} asked for samples {offset}..{offset + limit - 1}, "
+            f"but {dataset.source} holds {dataset.n_samples} (ran {max(dataset.n_samples - offset, 0)})"
+        )
+    return None
+
+
+# Dense arrays a batch needs grow with batch x steps x width; above this the batch is narrowed so
+# that a long input (SHD at --steps 100000) runs in bounded memory instead of failing to allocate.
+BATCH_BYTES = 1 << 29
+
+
+def fit_batch_size(network: Network, dataset, engine: str, batch_size: int | None) -> int:
+    """The batch size to use: the given one (which must be positive) or the default, narrowed
+    so that one batch's dense traces stay within BATCH_BYTES; refused when one sample alone does not fit."""
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise EvsimError(f"--batch-size must be a positive integer, got {batch_size!r}")
+    else:
+        batch_size = default_batch_size(network, engine)
+    # the readout trace, the dense input some tasks build, and the reference's per-step state
+    width = network.readout_size + network.n_inputs + (2 * network.n_neurons if engine == "reference" else 0)
+    per_sample = 8 * dataset.n_steps * width
+    if per_sample > BATCH_BYTES:
+        raise EvsimError(
+            f"one sample of {dataset.n_steps} steps needs {per_sample / 2**30:.1f} GiB of traces "
+            f"(at most {BATCH_BYTES / 2**30:.1f} GiB): use fewer steps"
+        )
+    return int(min(batch_size, max(1, BATCH_BYTES // per_sample)))
 
 
 def run(
@@ -305,7 +357,9 @@ def run(
     prepared = event.prepare(network) if engine == "event" else None
     start = time.perf_counter()
     tally = run_samples(network, dataset, engine, init, seed, offset, limit, batch_size, prepared, progress, storage, record_dir)
-    return run_report(network, dataset, engine, init, seed, tally, time.perf_counter() - start)
+    report = run_report(network, dataset, engine, init, seed, tally, time.perf_counter() - start)
+    report.ended_early = ended_early(dataset, offset, limit)
+    return report
 
 
 def check_engine(engine: str) -> None:
@@ -332,7 +386,7 @@ def run_samples(
     `record`: an existing directory that receives each sample's traces (evsim.traces)."""
     tally = Tally(network, init, seed, storage)
     score = dataset.n_classes is not None
-    for batch in dataset.batches(batch_size or default_batch_size(network, engine), offset, limit):
+    for batch in dataset.batches(fit_batch_size(network, dataset, engine, batch_size), offset, limit):
         result = simulate(network, batch.inputs, batch.sample_ids, engine, init, seed, record=record is not None, prepared=prepared)
         if record is not None:
             traces.write_batch(record, network, result, batch.sample_ids)
@@ -484,6 +538,112 @@ def crosscheck(
     )
 
 
+# ---- models: files and the built-in ones ----------------------------------------------------
+
+DEFAULT_MODEL = "ecg"  # evsim's own QTDB model, weights/ecg.h5
+
+
+def builtin_models() -> dict[str, Path]:
+    """Name -> file of every model shipped in evsim/weights (evsim-trained and the authors')."""
+    from importlib import resources
+
+    folder = resources.files("evsim.weights")
+    return {p.name[:-3]: Path(str(p)) for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name.endswith(".h5")}
+
+
+def resolve_model(spec: str | Path | None) -> Path:
+    """A model file from `--weights`: an existing path, else a built-in name (default: 'ecg')."""
+    builtin = builtin_models()
+    if spec is None:
+        spec = DEFAULT_MODEL
+    path = Path(spec)
+    if path.exists() or str(spec) not in builtin:
+        if not path.exists() and "/" not in str(spec) and not str(spec).endswith(".h5"):
+            raise EvsimError(f"--weights {spec}: neither a model file nor a built-in model (built-in: {', '.join(builtin)}; see `evsim models`)")
+        return path
+    return builtin[str(spec)]
+
+
+def load_model(spec: str | Path | None = None) -> tuple[Network, str]:
+    """(Network, integrity) from a path or a built-in name; integrity is 'verified' when the
+    file's content checksum matched, 'absent' for a file written without one."""
+    from .formats.h5 import read_network
+
+    return read_network(resolve_model(spec))
+
+
+def list_models() -> list[dict[str, Any]]:
+    """What `evsim models` prints: each built-in model's name, task, size and origin."""
+    rows = []
+    for name, path in builtin_models().items():
+        network, integrity = load_model(path)
+        meta = network.metadata
+        source = meta.get("source")
+        if isinstance(source, dict):
+            source = source.get("repository", "")
+        rows.append(
+            {
+                "name": name,
+                "task": meta.get("task") or (meta["recipe"].get("task") if isinstance(meta.get("recipe"), dict) else None),
+                "layers": " -> ".join([str(network.n_inputs)] + [f"{l.size} {l.neuron}" for l in network.layers]),
+                "neurons": network.n_neurons,
+                "synapses": int(sum(p.weight.size for p in network.projections)),
+                "origin": f"authors' checkpoint ({source})" if meta.get("importer") else "trained by evsim",
+                "claimed_accuracy": meta.get("claimed_accuracy"),
+                "integrity": integrity,
+                "path": str(path),
+            }
+        )
+    return rows
+
+
+def check_output_path(path: str | Path | None, option: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise EvsimError(f"{option} {path}: is a directory, expected a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise EvsimError(f"{option} {path}: directory {parent} does not exist")
+
+
+def write_rows_csv(rows: list[tuple[str, Any]], path: str | Path) -> None:
+    """(item, value) rows, e.g. a flattened report, as a two-column CSV."""
+    import csv
+
+    check_output_path(path, "--csv")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["item", "value"])
+        w.writerows(rows)
+
+
+def write_predictions_csv(path: str | Path, predictions: dict[str, np.ndarray] | None, from_step: int = 0) -> None:
+    """One row per scored prediction: sample, step (per-step tasks), label and each side's prediction.
+
+    `predictions` holds `sample_ids`, `labels` and one or more prediction arrays (`predictions`,
+    or `float` and `hardware` for an audit), as the tallies collect them."""
+    import csv
+
+    check_output_path(path, "--predictions")
+    if predictions is None:
+        raise EvsimError("--predictions: the task has no labels, so there is nothing to score")
+    sides = [k for k in predictions if k not in ("sample_ids", "labels")]
+    ids, labels = predictions["sample_ids"], predictions["labels"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        per_step = labels.ndim == 2
+        w.writerow(["sample", *(["step"] if per_step else []), "label", *[f"prediction_{k}" if k != "predictions" else "prediction" for k in sides]])
+        for i, sid in enumerate(ids):
+            if per_step:
+                for t in range(from_step, labels.shape[1]):
+                    w.writerow([int(sid), t, int(labels[i, t]), *(int(predictions[k][i, t]) for k in sides)])
+            else:
+                w.writerow([int(sid), int(labels[i]), *(int(predictions[k][i]) for k in sides)])
+
+
 # ---- describe ----------------------------------------------------------------------------
 
 
@@ -494,8 +654,9 @@ def import_netx(path, layers: str | None = None, reset_interval: int = 0, reset_
     return read(path, layers, reset_interval, reset_offset)
 
 
-def describe(network: Network) -> dict[str, Any]:
-    """What `evsim info` prints: layers, parameter ranges, projections, sizes, metadata."""
+def describe(network: Network, integrity: str | None = None) -> dict[str, Any]:
+    """What `evsim info` prints: layers, parameter ranges, projections, sizes, metadata, and
+    (for a file) whether its content checksum was verified."""
 
     def rng(a):
         return None if a is None else {"min": float(np.min(a)), "max": float(np.max(a)), "mean": float(np.mean(a))}
@@ -540,6 +701,7 @@ def describe(network: Network) -> dict[str, Any]:
         },
         "golden_records": len(network.golden),
         "metadata": network.metadata,
+        "content_checksum": integrity,
     }
 
 

@@ -31,7 +31,7 @@ from .hardware.energy import baseline_report, energy_report
 from .hardware.lava_rules import decay_groups, native_variant, shared_decay_variant
 from .hardware.mapping import DesignRuleError, Mapping, Violation, map_network, prune_fan_in, prune_fan_out
 from .hardware.netx_export import netx_records
-from .hardware.profile import Profile, load_profile
+from .hardware.profile import Profile, load_profile, shipped_profiles
 from .hardware.quantize import Quantized, quantize, with_min_delay
 from .hardware import xylo as xylo_hw
 from .model import Network, decide
@@ -65,6 +65,11 @@ def storage(hw: HardwareModel) -> neurobench.Storage:
     return neurobench.fixed_storage(
         hw.quantized.mantissas, hw.quantized.record.bias.size, hw.profile.weights.bits, hw.profile.state.current_bits
     )
+
+
+def list_profiles() -> list[dict[str, Any]]:
+    """Every shipped profile, as `Profile.to_dict()` (what `evsim profiles` prints)."""
+    return [load_profile(name).to_dict() for name in shipped_profiles()]
 
 
 def as_profile(profile: Profile | str | Path) -> Profile:
@@ -232,7 +237,9 @@ def run_profile(
     record_dir = traces.prepare_directory(record) if record is not None else None
     start = time.perf_counter()
     tally = profile_samples(run, dataset, init, seed, offset, limit, batch_size, progress, record_dir)
-    return profile_report(run, dataset, init, seed, tally, time.perf_counter() - start)
+    report, hw = profile_report(run, dataset, init, seed, tally, time.perf_counter() - start)
+    report.ended_early = api.ended_early(dataset, offset, limit)
+    return report, hw
 
 
 def profile_runner(
@@ -256,7 +263,7 @@ def profile_samples(run: Runner, dataset, init: str, seed: int, offset: int, lim
     `record`: an existing directory that receives each sample's traces (evsim.traces)."""
     tally = api.Tally(run.hw.network, init, seed, storage(run.hw))
     score = dataset.n_classes is not None
-    for batch in dataset.batches(batch_size or api.default_batch_size(run.hw.original, run.engine), offset, limit):
+    for batch in dataset.batches(api.fit_batch_size(run.hw.original, dataset, run.engine, batch_size), offset, limit):
         result = run(batch, record=record is not None, init=init, seed=seed)
         if record is not None:
             traces.write_batch(record, run.hw.network, result, batch.sample_ids)
@@ -307,9 +314,20 @@ class AuditReport:
     findings: list[dict[str, Any]] = field(default_factory=list)  # a Lava profile's: delivery delay, emulations, per-neuron decays
     notes: list[str] = field(default_factory=list)
     chip_inputs: dict[str, int] | None = None  # Xylo: input events clipped to 15 or dropped (negative)
+    ended_early: str | None = None  # --limit asked for more samples than the data hold
+    # sample_ids, labels and the float and hardware predictions: `--predictions`, not JSON.
+    predictions: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("predictions")
+        return d
+
+
+def _side_by_side(pf: dict[str, np.ndarray] | None, ph: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+    if pf is None or ph is None:
+        return None
+    return {"sample_ids": pf["sample_ids"], "labels": pf["labels"], "float": pf["predictions"], "hardware": ph["predictions"]}
 
 
 def _flat(d: dict[str, Any]) -> dict[str, Any]:
@@ -340,7 +358,9 @@ def audit(
     record_dir = traces.prepare_directory(record) if record is not None else None
     start = time.perf_counter()
     tally = audit_samples(setup, dataset, offset, limit, batch_size, progress, record_dir)
-    return audit_report(setup, dataset, tally, time.perf_counter() - start)
+    report = audit_report(setup, dataset, tally, time.perf_counter() - start)
+    report.ended_early = api.ended_early(dataset, offset, limit)
+    return report
 
 
 class AuditSetup:
@@ -437,7 +457,7 @@ def audit_samples(setup: AuditSetup, dataset, offset: int, limit: int | None, ba
         t.variants[name], t.variant_agree[name] = api.Tally(runner.hw.network), [0, 0]
     agree = t.agree
     score = dataset.n_classes is not None
-    for batch in dataset.batches(batch_size or api.default_batch_size(network, "event"), offset, limit):
+    for batch in dataset.batches(api.fit_batch_size(network, dataset, "event", batch_size), offset, limit):
         f = api.simulate(network, batch.inputs, batch.sample_ids, "event", "zeros", record=True, prepared=setup.float_prep)
         h = run(batch, record=True)
         if record is not None:
@@ -530,6 +550,7 @@ def audit_report(setup: AuditSetup, dataset, tally: AuditTally, seconds: float) 
         findings=_findings(setup, tally),
         notes=notes,
         chip_inputs=section["chip_inputs"],
+        predictions=_side_by_side(t_float.predictions(), t_hw.predictions()),
     )
 
 
@@ -591,6 +612,8 @@ def parse_bits(text: str | None, what: str) -> list[int] | None:
                 lo, hi = (int(x) for x in part.split(".."))
                 if lo > hi:
                     raise ValueError
+                if hi - lo > 64:  # no chip has more widths than that; checked before the set is built
+                    raise EvsimError(f"{what}: '{part}' spans {hi - lo + 1} widths (at most 65)")
                 out.update(range(lo, hi + 1))
             else:
                 out.add(int(part))
@@ -654,6 +677,45 @@ class SweepReport:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
+
+
+def tolerance_breakdown(
+    rows: list[dict[str, Any]], accuracy_float: float | None, tolerance: float, weight_bits, state_bits
+) -> dict[str, Any]:
+    """From which width on every wider one stays within `tolerance` of float, per swept axis.
+
+    In a 2-D sweep each axis is judged with the other held at its widest swept value (a narrow
+    state must not hide that 8-bit weights suffice with 20-bit state); `within` lists every
+    (weight bits, state bits) setting that stays within tolerance.
+    """
+    out: dict[str, Any] = {"tolerance": tolerance, "weight_bits_from": None, "state_bits_from": None, "within": []}
+    if accuracy_float is None:
+        out["note"] = ""
+        return out
+    ok = lambda r: r["accuracy"] is not None and r["accuracy"] >= accuracy_float - tolerance  # noqa: E731
+    out["within"] = [[r["weight_bits"], r["state_bits"]] for r in rows if ok(r)]
+    notes = []
+    axes = (("weight_bits", weight_bits, "state_bits", state_bits), ("state_bits", state_bits, "weight_bits", weight_bits))
+    for key, swept, other_key, other in axes:
+        if not swept:
+            continue
+        held = max(other) if other else None
+        ok_from = None
+        for bits in sorted(swept, reverse=True):
+            row = [r for r in rows if r[key] == bits and (held is None or r[other_key] == held)]
+            if row and all(ok(r) for r in row):
+                ok_from = bits
+            else:
+                break
+        out[f"{key}_from"] = ok_from
+        what, with_ = key.replace("_bits", ""), f" (with {held}-bit {other_key.replace('_bits', '')})" if held is not None else ""
+        notes.append(
+            f"every {what} width >= {ok_from}{with_} stays within {100 * tolerance:g} points of float"
+            if ok_from is not None
+            else f"no swept {what} width{with_} stays within {100 * tolerance:g} points of float"
+        )
+    out["note"] = "; ".join(notes)
+    return out
 
 
 def sweep(
@@ -727,7 +789,7 @@ def _scored_samples(network: Network, simulate: Callable, dataset, offset: int, 
     tally = api.Tally(network)
     score = dataset.n_classes is not None
     preds = []
-    for batch in dataset.batches(batch_size or api.default_batch_size(network, "event"), offset, limit):
+    for batch in dataset.batches(api.fit_batch_size(network, dataset, "event", batch_size), offset, limit):
         result = simulate(batch)
         tally.add(result, batch, score)
         pred = decide(network.readout, result.trace)
@@ -784,26 +846,7 @@ def sweep_report(
                 "violation_messages": [v.message() for v in hw.mapping.violations],
             }
         )
-    breakdown: dict[str, Any] = {"tolerance": tolerance, "weight_bits_from": None, "state_bits_from": None}
-    notes = []
-    for key, swept in (("weight_bits", weight_bits), ("state_bits", state_bits)):
-        if t_float.accuracy is None or not swept:
-            continue
-        ok_from = None
-        for bits in sorted(swept, reverse=True):
-            accs = [r["accuracy"] for r in rows if r[key] == bits]
-            if all(a is not None and a >= t_float.accuracy - tolerance for a in accs):
-                ok_from = bits
-            else:
-                break
-        breakdown[f"{key}_from"] = ok_from
-        what = key.replace("_bits", "")
-        notes.append(
-            f"every {what} width >= {ok_from} stays within {100 * tolerance:g} points of float"
-            if ok_from is not None
-            else f"no swept {what} width stays within {100 * tolerance:g} points of float"
-        )
-    breakdown["note"] = "; ".join(notes)
+    breakdown = tolerance_breakdown(rows, t_float.accuracy, tolerance, weight_bits, state_bits)
     return SweepReport(
         model=network.name,
         task=dataset.name,

@@ -11,7 +11,6 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
@@ -28,9 +27,46 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Run trained spiking RNNs spike by spike, as neuromorphic hardware would, with exact operation counts.",
+    epilog="Example: evsim run --task ecg --profile loihi   (the shipped model on the shipped QTDB test set)",
 )
-out = Console()
-err = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console whose tables fit: a pipe or file gets 200 columns (not rich's 80) unless COLUMNS says."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, width=200)
+    return console
+
+
+out = _console()
+err = _console(stderr=True)
+
+
+def show(*tables: Table) -> None:
+    """Print tables whose cells wrap on a narrow terminal instead of being cut with an ellipsis."""
+    for t in tables:
+        for column in t.columns:
+            column.overflow = "fold"
+        out.print(t)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"evsim {version('evsim')}")
+        except PackageNotFoundError:
+            typer.echo("evsim (not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print evsim's version and exit"),
+):
+    """Run trained spiking RNNs spike by spike, as neuromorphic hardware would, with exact operation counts."""
 
 TASK_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 READOUT_HELP = "read predictions as: spike-count | last | max (membrane) | per-step (argmax at every step); default: the model file's rule"
@@ -43,32 +79,31 @@ NIR_CONVENTIONS = typer.Option("nir", "--nir-conventions", help="a .nir --weight
 # ---- shared helpers ----------------------------------------------------------------------
 
 
-def shipped_model() -> Path:
-    return Path(str(resources.files("evsim.weights").joinpath("ecg.h5")))
+WEIGHTS_HELP = "model file, .nir graph, or a built-in model's name (see `evsim models`)"
 
 
-def load_model(path: Optional[Path], nir_dt: Optional[float] = None, nir_conventions: str = "nir"):
-    """A model file, or a .nir file imported on the fly (--nir-dt, --nir-conventions)."""
-    from .formats.h5 import load_network
-
-    if path is None:
-        path = shipped_model()
-        if not path.is_file():
-            raise EvsimError("no --weights given and no model is shipped in evsim/weights")
-    if path.suffix == ".nir":
+def load_model(spec: Optional[str], nir_dt: Optional[float] = None, nir_conventions: str = "nir"):
+    """A model file or a built-in model's name (api.load_model), or a .nir file imported on the
+    fly (--nir-dt, --nir-conventions)."""
+    if spec is not None and str(spec).endswith(".nir"):
         from .formats.nir import ImportOptions, import_nir
 
-        network, notes = import_nir(path, ImportOptions(dt=nir_dt, conventions=nir_conventions))
+        network, notes = import_nir(Path(spec), ImportOptions(dt=nir_dt, conventions=nir_conventions))
         for note in notes:
             err.print(f"note: {note}", markup=False, highlight=False)
         return network
     if nir_dt is not None or nir_conventions != "nir":
         raise EvsimError("--nir-dt and --nir-conventions apply to .nir files only")
-    return load_network(path)
+    return api.load_model(spec)[0]
 
 
-def parse_task_options(task: str, extra: list[str]) -> dict[str, Any]:
-    """`--name value` pairs after the known options, checked against the task's own options."""
+def parse_task_options(task: str, extra: list[str], command_options: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`--name value` pairs after the known options, checked against the task's own options.
+
+    An unknown name gets a suggestion drawn from the task's options and the command's own
+    (`--limt` -> `--limit`), since a misspelt command option lands here too."""
+    import difflib
+
     from evsim.tasks import get_task
 
     spec = get_task(task)
@@ -82,8 +117,13 @@ def parse_task_options(task: str, extra: list[str]) -> dict[str, Any]:
         key, _, value = arg[2:].partition("=")
         key = key.replace("-", "_")
         if key not in known:
+            flag = f"--{key.replace('_', '-')}"
+            candidates = [f"--{o.replace('_', '-')}" for o in known] + list(command_options)
+            close = difflib.get_close_matches(flag, candidates, n=1, cutoff=0.6)
+            if close:
+                raise EvsimError(f"no such option {flag}: did you mean {close[0]}?")
             names = ", ".join(f"--{o.replace('_', '-')}" for o in known) or "none"
-            raise EvsimError(f"task '{task}' has no option --{key.replace('_', '-')} (its options: {names})")
+            raise EvsimError(f"no such option {flag} (the command's options: see --help; task '{task}' options: {names})")
         if not value:
             if i + 1 >= len(extra):
                 raise EvsimError(f"option --{key.replace('_', '-')} needs a value")
@@ -98,25 +138,30 @@ def parse_task_options(task: str, extra: list[str]) -> dict[str, Any]:
     return values
 
 
-def data_dir(task: str, data: Optional[Path]) -> Optional[Path]:
+def data_dir_for(task: str, data: Optional[Path]) -> Optional[Path]:
+    """--data, else $EVSIM_DATA_DIR for a task that reads files, else None (the task's own default)."""
     from evsim.tasks import get_task
 
-    if data is None and os.environ.get("EVSIM_DATA_DIR") and get_task(task).default_data is None:
+    if data is None and os.environ.get("EVSIM_DATA_DIR") and get_task(task).files:
         return Path(os.environ["EVSIM_DATA_DIR"])
     return data
 
 
-def open_dataset(task: str, data: Optional[Path], extra: list[str]):
+def open_dataset(task: str, data: Optional[Path], ctx: typer.Context):
     from evsim.tasks import open_task
 
-    options = parse_task_options(task, extra)
-    return open_task(task, data_dir(task, data), **options)
+    own = tuple(name for p in ctx.command.params for name in p.opts if name.startswith("--"))
+    options = parse_task_options(task, ctx.args, own)
+    return open_task(task, data_dir_for(task, data), **options)
 
 
 @contextmanager
 def progress_bar(label: str, total: int, enabled: bool = True):
-    """A progress bar on stderr with samples/s and ETA; yields an `advance(n)` callback."""
-    if not enabled:
+    """A progress bar on stderr with samples/s and ETA; yields an `advance(n)` callback.
+
+    Only on a terminal: piped or captured, a bar is noise, and stopping it leaves a blank line
+    before an error message."""
+    if not enabled or not err.is_terminal:
         yield None
         return
     columns = [
@@ -164,23 +209,23 @@ class ScaleOut:
                 return getattr(distributed, what)(session, self.source, *args, progress=progress, **kwargs)
 
 
-def scale_out(cluster: Optional[str], workers: Optional[int], weights: Optional[Path], task: str, data: Optional[Path], extra: list[str]) -> Optional[ScaleOut]:
+def scale_out(cluster: Optional[str], workers: Optional[int], weights: Optional[str], task: str, data: Optional[Path], extra: list[str]) -> Optional[ScaleOut]:
     if cluster is None and workers is None:
         return None
     from .distributed import Source
 
-    path = weights if weights is not None else shipped_model()
-    folder = data_dir(task, data)
+    path = api.resolve_model(weights)
+    folder = data_dir_for(task, data)
     options = tuple(sorted(parse_task_options(task, extra).items()))
     return ScaleOut(cluster, workers, Source(str(path.resolve()), task, str(folder.resolve()) if folder else None, options))
 
 
-def local_only(scale: Optional[ScaleOut], weights: Optional[Path], readout, readout_from, record) -> None:
+def local_only(scale: Optional[ScaleOut], weights: Optional[str], readout, readout_from, record) -> None:
     """Workers load the model file as it is: what changes it on the way (a .nir import, --readout)
     or writes files here (--record) runs in this process only."""
     if scale is None:
         return
-    if weights is not None and weights.suffix == ".nir":
+    if weights is not None and str(weights).endswith(".nir"):
         raise EvsimError("--cluster/--workers take an evsim model file: import the .nir first (evsim import X.nir -o M.h5)")
     for flag, value in (("--readout", readout), ("--readout-from", readout_from), ("--record", record)):
         if value is not None:
@@ -193,7 +238,25 @@ def n_selected(dataset, offset: int, limit: Optional[int]) -> int:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Strict JSON on stdout: a non-finite number (none should reach here) becomes null, never
+    the `NaN`/`Infinity` that strict parsers reject."""
+    sys.stdout.write(json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def _finite(o):
+    import math
+
+    import numpy as np
+
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _finite(o.tolist())
+    if isinstance(o, (float, np.floating)):
+        return float(o) if math.isfinite(o) else None
+    return o
 
 
 def _json_default(o):
@@ -217,20 +280,25 @@ def fmt(x: Optional[float], pct: bool = False) -> str:
 # ---- commands ----------------------------------------------------------------------------
 
 
-@app.command(context_settings=TASK_ARGS)
+@app.command(
+    context_settings=TASK_ARGS,
+    epilog="Examples: evsim run --task ecg --profile loihi  |  evsim run -w shd_nmi2021 --task shd --data DIR --limit 100 --json",
+)
 def run(
     ctx: typer.Context,
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file or .nir graph (default: the shipped ECG model)"),
+    weights: Optional[str] = typer.Option(api.DEFAULT_MODEL, "--weights", "-w", help=WEIGHTS_HELP),
     task: str = typer.Option(..., "--task", "-t", help="task name (see `evsim tasks`); task options follow, e.g. --split train"),
-    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
-    engine: str = typer.Option("event", "--engine", help="event | reference"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR, else the task's shipped data)"),
+    engine: str = typer.Option("event", "--engine", help="event (spike-driven, Numba) | reference (dense float64 NumPy)"),
     init: str = typer.Option("zeros", "--init", help="initial state: zeros | paper (the model's stored random rule)"),
-    seed: int = typer.Option(0, "--seed", help="seed of the paper initial state"),
-    limit: Optional[int] = typer.Option(None, "--limit", help="run at most K samples"),
+    seed: int = typer.Option(0, "--seed", help="seed of the paper initial state (an integer >= 0)"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="run at most K samples (default: all)"),
     offset: int = typer.Option(0, "--offset", help="skip the first N samples"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="samples per engine call"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="samples per engine call (default: 32 event, 64 reference)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
-    profile: Optional[str] = typer.Option(None, "--profile", help="hardware profile: a shipped name (see docs/hardware.md) or a .toml file; adds energy, cores, overflows"),
+    profile: Optional[str] = typer.Option(None, "--profile", help="hardware profile: a shipped name (see `evsim profiles`) or a .toml file; adds energy, cores, overflows"),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="write the report as CSV rows (item, value)"),
+    predictions_path: Optional[Path] = typer.Option(None, "--predictions", help="write each sample's label(s) and prediction(s) as CSV"),
     cluster: Optional[str] = CLUSTER,
     workers: Optional[int] = WORKERS,
     readout: Optional[str] = typer.Option(None, "--readout", help=READOUT_HELP),
@@ -240,15 +308,18 @@ def run(
     nir_conventions: str = NIR_CONVENTIONS,
 ):
     """Run a model on a task: accuracy, spikes and exact operation counts."""
+    api.check_output_path(csv_path, "--csv")
+    api.check_output_path(predictions_path, "--predictions")
     network = api.with_readout(load_model(weights, nir_dt, nir_conventions), readout, readout_from)
-    dataset = open_dataset(task, data, ctx.args)
+    dataset = open_dataset(task, data, ctx)
     api.check_fit(network, dataset)
     scale = scale_out(cluster, workers, weights, task, data, ctx.args)
     local_only(scale, weights, readout, readout_from, record)
     if record is not None:
         traces.prepare_directory(record)  # before the progress bar: an error prints alone
     if profile is not None:
-        return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale, record)
+        return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale, record,
+                                csv_path, predictions_path)
     if scale:
         report = scale(f"{network.name} on {task}", "run", engine, init, seed, offset, limit, batch_size)
     else:
@@ -256,11 +327,45 @@ def run(
             report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance, record=record)
     if record is not None:
         err.print(f"wrote {report.samples} sample traces to {record}")
-    if as_json:
-        emit_json(report.to_dict())
-        return 0
-    print_run(report)
+    finish_run(report, None, as_json, csv_path, predictions_path, network.readout.from_step)
     return 0
+
+
+def finish_run(report: api.RunReport, hw: Optional[dict], as_json: bool, csv_path, predictions_path, from_step: int) -> None:
+    """Print a run (and its hardware section) and write the files asked for."""
+    if report.ended_early:
+        err.print(f"note: {report.ended_early}", markup=False, highlight=False, soft_wrap=True)
+    rows = report_rows({**report.to_dict(), **({"hardware": hw} if hw else {})})
+    if csv_path is not None:
+        api.write_rows_csv(rows, csv_path)
+    if predictions_path is not None:
+        api.write_predictions_csv(predictions_path, report.predictions, from_step)
+    if as_json:
+        emit_json({**report.to_dict(), **({"hardware": hw} if hw else {})})
+    else:
+        print_run(report)
+        if hw:
+            print_hardware(hw, f"profile {hw['profile']} ({hw.get('arithmetic', '')})")
+    for path in (csv_path, predictions_path):
+        if path is not None:
+            err.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+
+
+def report_rows(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """A nested report flattened to (dotted key, value) rows for CSV; lists of numbers joined."""
+    rows = []
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(report_rows(value, name + "."))
+        elif isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value):
+            rows.append((name, " ".join(str(v) for v in value)))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                rows.extend(report_rows(v, f"{name}.{i}.") if isinstance(v, dict) else [(f"{name}.{i}", v)])
+        else:
+            rows.append((name, value))
+    return rows
 
 
 def print_run(report: api.RunReport) -> None:
@@ -321,6 +426,7 @@ def import_(
     """Convert a NIR graph, a netx network or a checkpoint (manifest) into an evsim model file."""
     from .formats.h5 import save_network
 
+    api.check_output_path(output, "--output")
     nir_given = any(v is not None for v in (dt, discretization, reset, reset_at, cuba_update)) or conventions != "nir"
     netx_given = layers is not None or reset_interval or reset_offset
     if source.suffix != ".nir" and nir_given:
@@ -384,13 +490,13 @@ def export(
     return 0
 
 
-@app.command()
+@app.command(epilog="Examples: evsim info  |  evsim info ssc_nmi2021 --json  |  evsim info my_model.h5")
 def info(
-    weights: Optional[Path] = typer.Argument(None, help="model file (default: the shipped ECG model)"),
-    as_json: bool = typer.Option(False, "--json"),
+    weights: Optional[str] = typer.Argument(api.DEFAULT_MODEL, help=WEIGHTS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ):
-    """Layers, parameters, sizes and metadata of a model file."""
-    d = api.describe(load_model(weights))
+    """Layers, parameters, sizes, metadata and content checksum of a model file."""
+    d = api.describe(*api.load_model(weights))
     if as_json:
         emit_json(d)
         return 0
@@ -418,22 +524,63 @@ def info(
     out.print(f"readout: {ro['aggregate']} of {ro['variable']} of '{ro['layer']}' from step {ro['from_step']}")
     out.print(f"paper initial state: {d['initial_state']}")
     out.print(f"golden records: {d['golden_records']}")
+    checksum = {
+        "verified": "verified (the file's content matches its stored SHA-256)",
+        "absent": "none stored (a file written before evsim kept checksums): integrity not verified",
+    }[d["content_checksum"]]
+    out.print(f"content checksum: {checksum}", markup=False, highlight=False)
     for key, value in d["metadata"].items():
-        out.print(f"{key}: {value}")
+        out.print(f"{key}: {value}", markup=False, highlight=False)
     return 0
 
 
-@app.command(context_settings=TASK_ARGS)
+@app.command(epilog="Example: evsim models --json")
+def models(as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout")):
+    """The built-in models (evsim-trained and the paper authors'), usable as --weights NAME."""
+    rows = api.list_models()
+    if as_json:
+        emit_json(rows)
+        return 0
+    t = Table(title="built-in models (--weights NAME)")
+    for col in ("name", "task", "layers", "synapses", "origin", "claimed accuracy"):
+        t.add_column(col)
+    for r in rows:
+        claimed = "-" if r["claimed_accuracy"] is None else f"{100 * r['claimed_accuracy']:.2f}%"
+        t.add_row(r["name"], str(r["task"] or "-"), r["layers"], f"{r['synapses']:,}", r["origin"], claimed)
+    show(t)
+    return 0
+
+
+@app.command(epilog="Example: evsim profiles --json")
+def profiles(as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout")):
+    """The shipped hardware profiles (--profile NAME): arithmetic, widths, limits, energy source."""
+    from . import audit as hwapi
+
+    rows = hwapi.list_profiles()
+    if as_json:
+        emit_json(rows)
+        return 0
+    t = Table(title="hardware profiles (--profile NAME, or a .toml file: docs/hardware.md)")
+    for col in ("name", "arithmetic", "weights | state bits", "description"):
+        t.add_column(col)
+    for r in rows:
+        bits = f"{r['weights']['bits']} | {r['state']['membrane_bits']}" if r["arithmetic"] == "fixed" else "float64"
+        t.add_row(r["name"], r["arithmetic"], bits, r["description"])
+    show(t)
+    return 0
+
+
+@app.command(context_settings=TASK_ARGS, epilog="Examples: evsim crosscheck -w ecg  |  evsim crosscheck -w ecg_icons2020 --task ecg --init paper")
 def crosscheck(
     ctx: typer.Context,
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file or .nir graph (default: the shipped ECG model)"),
+    weights: Optional[str] = typer.Option(api.DEFAULT_MODEL, "--weights", "-w", help=WEIGHTS_HELP),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="task to run both engines on (without: golden records only)"),
-    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
-    init: str = typer.Option("zeros", "--init", help="zeros | paper"),
-    seed: int = typer.Option(0, "--seed"),
-    limit: Optional[int] = typer.Option(None, "--limit"),
-    offset: int = typer.Option(0, "--offset"),
-    as_json: bool = typer.Option(False, "--json"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR, else the task's shipped data)"),
+    init: str = typer.Option("zeros", "--init", help="initial state: zeros | paper (the model's stored random rule)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the paper initial state (an integer >= 0)"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="check at most K samples (default: all)"),
+    offset: int = typer.Option(0, "--offset", help="skip the first N samples"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
     readout: Optional[str] = typer.Option(None, "--readout", help=READOUT_HELP),
     readout_from: Optional[int] = typer.Option(None, "--readout-from", help=READOUT_FROM_HELP),
     nir_dt: Optional[float] = NIR_DT,
@@ -441,7 +588,7 @@ def crosscheck(
 ):
     """Both engines (and the golden records) on the same inputs; exit 1 on any disagreement."""
     network = api.with_readout(load_model(weights, nir_dt, nir_conventions), readout, readout_from)
-    dataset = open_dataset(task, data, ctx.args) if task else None
+    dataset = open_dataset(task, data, ctx) if task else None
     total = n_selected(dataset, offset, limit) if dataset is not None else 0
     if dataset is not None:
         api.check_fit(network, dataset)
@@ -469,8 +616,8 @@ def crosscheck(
     return 0 if report.passed else 1
 
 
-@app.command()
-def tasks(as_json: bool = typer.Option(False, "--json")):
+@app.command(epilog="Example: evsim tasks --json")
+def tasks(as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout")):
     """The tasks evsim knows, with their options and the data files they expect."""
     from evsim.tasks import TASKS
 
@@ -536,6 +683,8 @@ def print_hardware(hw: dict[str, Any], title: str) -> None:
             t.add_row(f"  {kind}", _joules(j))
         for layer, j in energy["by_layer"].items():
             t.add_row(f"  layer {layer}", _joules(j))
+        for layer, kinds in (energy.get("by_layer_kind") or {}).items():
+            t.add_row(f"  layer {layer} by kind", ", ".join(f"{k} {_joules(v)}" for k, v in kinds.items() if v))
         if energy["unpriced"]:
             t.add_row("  not priced by the profile", ", ".join(energy["unpriced"]))
     else:
@@ -556,14 +705,18 @@ def print_hardware(hw: dict[str, Any], title: str) -> None:
     if base:
         for kind in ("rnn", "lstm", "gru"):
             b = base[kind]
-            ratio = f", {b['ratio_to_srnn']:.1f}x the SRNN" if b["ratio_to_srnn"] else ""
+            ratio = ""
+            if b["ratio_to_srnn"]:
+                r = b["ratio_to_srnn"]
+                ratio = f"; costs {r:.1f}x the SRNN's energy" if r >= 1 else f"; the SRNN costs {1 / r:.1f}x more than this baseline"
             t.add_row(f"dense {kind.upper()} baseline", f"{b['macs_per_inference']:,} MAC, {_joules(b['energy_per_inference_j'])}{ratio}")
         if base["mac_pj_from"] != hw["profile"]:
             t.add_row("", f"(baseline MACs priced at {base['mac_pj']} pJ from profile '{base['mac_pj_from']}')")
     out.print(t)
 
 
-def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale=None, record=None) -> int:
+def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale=None, record=None,
+                     csv_path=None, predictions_path=None) -> int:
     from . import audit as hwapi
     from .hardware.mapping import DesignRuleError
 
@@ -580,30 +733,28 @@ def run_with_profile(network, dataset, task, profile, engine, init, seed, limit,
         return _design_rule_exit(exc, as_json)
     if record is not None:
         err.print(f"wrote {report.samples} sample traces to {record}")
-    if as_json:
-        emit_json({**report.to_dict(), "hardware": hw})
-        return 0
-    print_run(report)
-    print_hardware(hw, f"profile {prof.name} ({prof.arithmetic})")
+    finish_run(report, hw, as_json, csv_path, predictions_path, network.readout.from_step)
     return 0
 
 
-@app.command(context_settings=TASK_ARGS)
+@app.command(context_settings=TASK_ARGS, epilog="Example: evsim audit --task ecg --profile loihi --csv audit.csv --predictions pred.csv")
 def audit(
     ctx: typer.Context,
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file or .nir graph (default: the shipped ECG model)"),
+    weights: Optional[str] = typer.Option(api.DEFAULT_MODEL, "--weights", "-w", help=WEIGHTS_HELP),
     task: str = typer.Option(..., "--task", "-t", help="task name; task options follow"),
     profile: str = typer.Option(..., "--profile", help="hardware profile: a shipped name or a .toml file"),
-    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR, else the task's shipped data)"),
     engine: str = typer.Option("event", "--engine", help="hardware side: event | reference (the dense fixed-point reference)"),
     fanin_prune: Optional[str] = typer.Option(None, "--fanin-prune", help="remedy for fan-in limits: magnitude (keep the largest |w| per neuron)"),
     fanout_prune: Optional[str] = typer.Option(None, "--fanout-prune", help="remedy for fan-out limits: magnitude"),
     ignore_violations: bool = typer.Option(False, "--ignore-violations", help="simulate even if the network breaks the chip's limits (listed in the report)"),
     export_config: Optional[Path] = typer.Option(None, "--export-config", help="Xylo profiles: write the chip configuration (.npz, XyloSim.from_specification's fields)"),
-    limit: Optional[int] = typer.Option(None, "--limit"),
-    offset: int = typer.Option(0, "--offset"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    as_json: bool = typer.Option(False, "--json"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="run at most K samples (default: all)"),
+    offset: int = typer.Option(0, "--offset", help="skip the first N samples"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="samples per engine call (default: 32)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="write the report as CSV rows (item, value)"),
+    predictions_path: Optional[Path] = typer.Option(None, "--predictions", help="write each sample's label(s) and float and hardware prediction(s) as CSV"),
     cluster: Optional[str] = CLUSTER,
     workers: Optional[int] = WORKERS,
     readout: Optional[str] = typer.Option(None, "--readout", help=READOUT_HELP),
@@ -616,9 +767,11 @@ def audit(
     from . import audit as hwapi
     from .hardware.mapping import DesignRuleError
 
+    api.check_output_path(csv_path, "--csv")
+    api.check_output_path(predictions_path, "--predictions")
     prof = hwapi.as_profile(profile)
     network = api.with_readout(load_model(weights, nir_dt, nir_conventions), readout, readout_from)
-    dataset = open_dataset(task, data, ctx.args)
+    dataset = open_dataset(task, data, ctx)
     api.check_fit(network, dataset)
     scale = scale_out(cluster, workers, weights, task, data, ctx.args)
     local_only(scale, weights, readout, readout_from, record)
@@ -642,6 +795,12 @@ def audit(
         return _design_rule_exit(exc, as_json)
     if record is not None:
         err.print(f"wrote {report.samples} sample traces (hardware side) to {record}")
+    if report.ended_early:
+        err.print(f"note: {report.ended_early}", markup=False, highlight=False, soft_wrap=True)
+    if csv_path is not None:
+        api.write_rows_csv(report_rows(report.to_dict()), csv_path)
+    if predictions_path is not None:
+        api.write_predictions_csv(predictions_path, report.predictions, network.readout.from_step)
     if as_json:
         emit_json(report.to_dict())
         return 0
@@ -696,34 +855,36 @@ def print_findings(findings: list[dict[str, Any]]) -> None:
     out.print(t)
 
 
-@app.command(context_settings=TASK_ARGS)
+@app.command(context_settings=TASK_ARGS, epilog="Example: evsim sweep --task ecg --profile loihi --weight-bits 4..8 --state-bits 14,16,20 --csv sweep.csv")
 def sweep(
     ctx: typer.Context,
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help="model file (default: the shipped ECG model)"),
+    weights: Optional[str] = typer.Option(api.DEFAULT_MODEL, "--weights", "-w", help=WEIGHTS_HELP),
     task: str = typer.Option(..., "--task", "-t", help="task name; task options follow"),
     profile: str = typer.Option(..., "--profile", help="a fixed-point hardware profile"),
     weight_bits: Optional[str] = typer.Option(None, "--weight-bits", help="weight widths, e.g. 2..16 or 4,8,16"),
     state_bits: Optional[str] = typer.Option(None, "--state-bits", help="state widths (membrane, current, adaptation alike)"),
-    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR, else the task's shipped data)"),
     fanin_prune: Optional[str] = typer.Option(None, "--fanin-prune", help="remedy for fan-in limits: magnitude"),
     fanout_prune: Optional[str] = typer.Option(None, "--fanout-prune", help="remedy for fan-out limits: magnitude"),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="write the table as CSV"),
     plot_path: Optional[Path] = typer.Option(None, "--plot", help="write a PNG of accuracy against energy (needs the plot extra)"),
-    limit: Optional[int] = typer.Option(None, "--limit"),
-    offset: int = typer.Option(0, "--offset"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    as_json: bool = typer.Option(False, "--json"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="run at most K samples (default: all)"),
+    offset: int = typer.Option(0, "--offset", help="skip the first N samples"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="samples per engine call (default: 32)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
     cluster: Optional[str] = CLUSTER,
     workers: Optional[int] = WORKERS,
 ):
     """Accuracy against energy over weight (and state) bit widths of a fixed-point profile."""
     from . import audit as hwapi
 
+    api.check_output_path(csv_path, "--csv")
+    api.check_output_path(plot_path, "--plot")
     wb = hwapi.parse_bits(weight_bits, "--weight-bits")
     sb = hwapi.parse_bits(state_bits, "--state-bits")
     prof = hwapi.as_profile(profile)
     network = load_model(weights)
-    dataset = open_dataset(task, data, ctx.args)
+    dataset = open_dataset(task, data, ctx)
     api.check_fit(network, dataset)
     if plot_path is not None:
         try:
@@ -753,8 +914,8 @@ def sweep(
             str(r["weight_bits"]), str(r["state_bits"]), fmt(r["accuracy"], True), fmt(r["prediction_agreement"], True),
             _joules(r["energy_j"]), fmt(r["ac_per_sample"]), f"{r['overflows']:,}", str(r["weights_zeroed"]), str(r["violations"]),
         )  # fmt: skip
-    out.print(t)
-    out.print(report.breakdown.get("note", ""))
+    show(t)
+    out.print(report.breakdown.get("note", ""), markup=False, highlight=False)
     for path in (csv_path, plot_path):
         if path is not None:
             err.print(f"wrote {path}")
@@ -770,7 +931,12 @@ app.command("encode-ecg")(cli_train.encode_ecg)
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: EvsimError -> one line on stderr, exit code 2."""
+    import warnings
+
     command = typer.main.get_command(app)
+    # NumPy's floating-point warnings (an underflowing decay, an overflowing softmax of a
+    # hostile model) are not user-facing: results are checked for finiteness where it matters.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         code = command.main(args=argv, prog_name="evsim", standalone_mode=False)
     except EvsimError as exc:
@@ -782,8 +948,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     except Exception as exc:
         # Usage errors (a missing or malformed option) come as click exceptions; typer bundles
         # its own click from 0.2x on, so they are recognised by what they do, not by class.
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
+        # They leave as one line, like every other user error (click's own is several).
+        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+            message = " ".join(exc.format_message().split())
+            if message:
+                hint = f" (see evsim {exc.ctx.info_name} --help)" if getattr(exc, "ctx", None) is not None and exc.ctx.parent else ""
+                err.print(f"evsim: error: {message}{hint}", markup=False, highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         if type(exc).__name__ == "Abort":
             err.print("aborted")

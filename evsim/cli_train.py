@@ -7,7 +7,6 @@ Thin shells over evsim.training and evsim.tasks.ecg_encoder; torch is imported o
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -64,10 +63,15 @@ def train(
     if task_option:
         changes["task_options"] = {**cfg.task_options, **_parse_pairs(task_option, "--task-option")}
     cfg = TrainConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in changes.items() if v is not None}}, "options")
-    if data is None and os.environ.get("EVSIM_DATA_DIR") and task != "ecg-synthetic":
-        data = Path(os.environ["EVSIM_DATA_DIR"])
+    from .cli import data_dir_for
+
+    data = data_dir_for(task, data)
     if out is None and checkpoint is None:
         raise EvsimError("train: give --out (the model file) or --checkpoint")
+    from .api import check_output_path
+
+    check_output_path(out, "--out")
+    check_output_path(checkpoint, "--checkpoint")
     command = "evsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
     run_training(cfg, data_dir=data, out=out, checkpoint=checkpoint, resume=resume, progress=not quiet,
                  evaluate_with_evsim=not no_eval, command=command)
@@ -84,6 +88,9 @@ def encode_ecg(
     """Encode an ECG into level-crossing spikes (lead1 up/down, lead2 up/down, ...), as the paper."""
     from evsim.tasks.ecg_encoder import encode_file, one_hot
 
+    from .api import check_output_path
+
+    check_output_path(out, "--out")
     x, labels = encode_file(source, annotator=annotator, leads=leads, threshold=threshold)
     out = Path(out)
     if out.suffix == ".npz":

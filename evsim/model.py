@@ -31,6 +31,27 @@ READOUT_VARIABLES = ("mem", "spike")
 INIT_MEM_RULES = ("zeros", "uniform")
 INPUT = "input"  # the name a projection uses for the network's input channels
 
+# Bounds on integers a model may hold, so that a hostile file cannot make an engine allocate
+# without limit: a delay sizes the event ring buffer (max_delay + 1 slots per source neuron), a
+# layer size every state array.  Real hardware delays are far shorter (Loihi: up to 62 steps).
+MAX_DELAY = 1 << 12
+MAX_SIZE = 1 << 24
+MAX_STEP = 1 << 31  # from_step and the like: an int32 step index
+
+
+def check_int(value, lo: int, hi: int, what: str) -> int:
+    """An integer in [lo, hi] from an int or an integral float; anything else is an EvsimError.
+
+    Takes NaN, infinities, booleans, strings and huge values without raising anything else.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise EvsimError(f"{what} must be an integer in {lo}..{hi}, got {value!r}")
+    if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and float(value).is_integer()):
+        raise EvsimError(f"{what} must be an integer in {lo}..{hi}, got {value!r}")
+    if not lo <= value <= hi:
+        raise EvsimError(f"{what} must be an integer in {lo}..{hi}, got {value!r}")
+    return int(value)
+
 
 def _check_finite(arr: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(arr)):
@@ -61,8 +82,7 @@ class Layer:
         where = f"layer '{name}'"
         if not isinstance(name, str) or not name or name == INPUT or "/" in name:
             raise EvsimError(f"{where}: a layer name must be a non-empty string other than '{INPUT}' without '/'")
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer, float)) or int(size) != size or size <= 0:
-            raise EvsimError(f"{where}: size must be a positive integer, got {size}")
+        size = check_int(size, 1, MAX_SIZE, f"{where}: size")
         if not isinstance(neuron, str):
             raise EvsimError(f"{where}: the neuron type must be a name, got {neuron!r}")
         t = neurons.get(neuron, where)
@@ -128,9 +148,7 @@ class Projection:
             )
         _check_finite(self.weight, f"{self.label}: weight")
         _check_finite(self.bias, f"{self.label}: bias")
-        if isinstance(self.delay, bool) or int(self.delay) != self.delay or self.delay < 0:
-            raise EvsimError(f"{self.label}: delay must be an integer >= 0, got {self.delay!r}")
-        self.delay = int(self.delay)
+        self.delay = check_int(self.delay, 0, MAX_DELAY, f"{self.label}: delay")
 
     @property
     def label(self) -> str:
@@ -158,9 +176,7 @@ class Readout:
             raise EvsimError(f"readout: variable must be one of {READOUT_VARIABLES}, got '{self.variable}'")
         if self.aggregate not in AGGREGATES:
             raise EvsimError(f"readout: aggregate must be one of {AGGREGATES}, got '{self.aggregate}'")
-        if isinstance(self.from_step, bool) or int(self.from_step) != self.from_step or self.from_step < 0:
-            raise EvsimError(f"readout: from_step must be an integer >= 0, got {self.from_step!r}")
-        self.from_step = int(self.from_step)
+        self.from_step = check_int(self.from_step, 0, MAX_STEP, "readout: from_step")
 
 
 @dataclass
@@ -171,11 +187,13 @@ class LayerInit:
     scale: float | str = 1.0
 
     def __post_init__(self) -> None:
-        if self.mem not in INIT_MEM_RULES:
+        if not isinstance(self.mem, str) or self.mem not in INIT_MEM_RULES:
             raise EvsimError(f"initial state: mem must be one of {INIT_MEM_RULES}, got '{self.mem}'")
         if isinstance(self.scale, str):
             if self.scale != "b_j0":
                 raise EvsimError(f"initial state: scale must be a number or 'b_j0', got '{self.scale}'")
+        elif isinstance(self.scale, bool) or not isinstance(self.scale, (int, float, np.integer, np.floating)):
+            raise EvsimError(f"initial state: scale must be a number or 'b_j0', got {self.scale!r}")
         else:
             self.scale = float(self.scale)
             if not np.isfinite(self.scale):
@@ -219,6 +237,14 @@ class GoldenRecord:
         _check_finite(self.output, "golden record: output")
         if self.init != "zeros":
             raise EvsimError(f"golden record: only a zeros initial state is reproducible, got '{self.init}'")
+        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, (int, float, np.integer, np.floating)) or not (
+            np.isfinite(self.tolerance) and self.tolerance >= 0
+        ):
+            # An infinite tolerance would switch the golden check off without a word.
+            raise EvsimError(f"golden record: tolerance must be a finite number >= 0, got {self.tolerance!r}")
+        self.tolerance = float(self.tolerance)
+        if self.label is not None:
+            self.label = check_int(self.label, 0, MAX_SIZE, "golden record: label")
 
 
 @dataclass
@@ -246,14 +272,14 @@ class Network:
 
     # ---- structure -------------------------------------------------------------------
     def validate(self) -> None:
-        if int(self.n_inputs) != self.n_inputs or self.n_inputs <= 0:
-            raise EvsimError(f"network: n_inputs must be a positive integer, got {self.n_inputs}")
-        self.n_inputs = int(self.n_inputs)
+        self.n_inputs = check_int(self.n_inputs, 1, MAX_SIZE, "network: n_inputs")
         if isinstance(self.dt, bool) or not isinstance(self.dt, (int, float, np.number)) or not np.isfinite(self.dt) or self.dt <= 0:
-            raise EvsimError(f"network: dt must be a positive finite number, got {self.dt}")
+            raise EvsimError(f"network: dt must be a positive finite number, got {self.dt!r}")
         self.dt = float(self.dt)
         if self.discretization not in DISCRETIZATIONS:
             raise EvsimError(f"network: discretization must be one of {', '.join(DISCRETIZATIONS)}, got {self.discretization!r}")
+        if not isinstance(self.metadata, dict) or not all(isinstance(k, str) for k in self.metadata):
+            raise EvsimError(f"network: metadata must be a mapping of names to values, got {type(self.metadata).__name__}")
         if not self.layers:
             raise EvsimError("network: no layers")
         if isinstance(self.reset_interval, bool) or int(self.reset_interval) != self.reset_interval or self.reset_interval < 0:
@@ -373,6 +399,8 @@ def initial_state(network: Network, sample_ids: np.ndarray, rule: str = "zeros",
     """
     if rule not in ("zeros", "paper"):
         raise EvsimError(f"initial state: rule must be 'zeros' or 'paper', got '{rule}'")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise EvsimError(f"--seed must be an integer >= 0, got {seed!r}")
     sample_ids = np.asarray(sample_ids, dtype=np.int64)
     n = len(sample_ids)
     states = []

@@ -19,6 +19,7 @@ def register(spec: TaskSpec) -> TaskSpec:
 
 for _module in (ecg, random_spikes, ecg_synthetic, shd.SHD, shd.SSC, mnist.SMNIST, mnist.PSMNIST, array):
     register(_module.SPEC)
+register(ecg.SPEC_ENCODED)
 
 
 def get_task(name: str) -> TaskSpec:

@@ -57,12 +57,26 @@ class TaskSpec:
     default_data: Callable[[], Path] | None = None  # a built-in data set, when the task has one
 
 
+# The longest sample a task will make: 2^17 steps (524 s at SHD's 4 ms).  A larger --steps is a
+# typo, and would ask for memory before any check could say so.
+MAX_STEPS = 1 << 17
+
+
+def check_count(value, lo: int, hi: int, what: str) -> int:
+    """An integer task option within [lo, hi], or a one-line error."""
+    from evsim.errors import EvsimError
+
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise EvsimError(f"{what} must be an integer in {lo}..{hi}, got {value!r}")
+    return int(value)
+
+
 def slice_range(n_samples: int, offset: int, limit: int | None) -> range:
     """The sample indices a run covers: `limit` samples from `offset` (all the rest when None)."""
     from evsim.errors import EvsimError
 
-    if offset < 0 or offset > n_samples:
-        raise EvsimError(f"--offset {offset} lies outside the data set's {n_samples} samples")
+    if offset < 0 or offset >= n_samples:
+        raise EvsimError(f"--offset {offset} lies outside the data set's {n_samples} samples (0..{n_samples - 1}): the data ended")
     if limit is not None and limit <= 0:
         raise EvsimError(f"--limit must be positive, got {limit}")
     stop = n_samples if limit is None else min(n_samples, offset + limit)

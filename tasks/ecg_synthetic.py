@@ -31,7 +31,9 @@ import numpy as np
 
 from evsim.errors import EvsimError
 
-from .base import TaskOption, TaskSpec
+from .base import TaskOption, TaskSpec, check_count
+
+MAX_SEQUENCES = 10_000
 from .ecg import CLASSES, EcgDataset
 from .ecg_encoder import SAMPLE_RATE, encode, one_hot
 
@@ -123,8 +125,9 @@ def generate(n: int = 100, seed: int = 0, n_samples: int = N_STEPS, label_lag: i
 
     label_lag > 0 makes the labels lag the waveform by that many steps (the label at step t
     describes the signal of step t - label_lag), as they do in QTDB_*.mat (see QTDB_LABEL_LAG)."""
-    if n <= 0:
-        raise EvsimError(f"ecg-synthetic: n must be positive, got {n}")
+    # generated eagerly (about 30 KB a sequence): the cap keeps a typo from exhausting memory
+    check_count(n, 1, MAX_SEQUENCES, "ecg-synthetic: --n")
+    check_count(seed, 0, 2**63 - 1, "ecg-synthetic: --seed")
     if label_lag < 0 or label_lag >= n_samples:
         raise EvsimError(f"ecg-synthetic: label_lag must lie in 0..{n_samples - 1}, got {label_lag}")
     xs, ys, raws = [], [], []

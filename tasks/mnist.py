@@ -58,12 +58,18 @@ def _find(data_dir: Path, task: str, split: str, kind: str) -> Path:
     raise EvsimError(f"{task}: {names[0]} (or .gz) not found in {data_dir} or {data_dir / 'mnist'}")
 
 
+MAX_IDX_BYTES = 60_000 * 784 + 16  # the largest MNIST file, train-images-idx3-ubyte
+
+
 def _raw(path: Path) -> np.ndarray:
     """The file's bytes as a uint8 array: memory-mapped when plain, decompressed when .gz."""
     try:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as f:
-                return np.frombuffer(f.read(), dtype=np.uint8)
+                data = f.read(MAX_IDX_BYTES + 1)  # never more: a small .gz can expand to gigabytes
+            if len(data) > MAX_IDX_BYTES:
+                raise EvsimError(f"{path}: decompresses to more than {MAX_IDX_BYTES:,} bytes, larger than any MNIST file")
+            return np.frombuffer(data, dtype=np.uint8)
         if path.stat().st_size == 0:
             return np.zeros(0, dtype=np.uint8)
         return np.memmap(path, dtype=np.uint8, mode="r")

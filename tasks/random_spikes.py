@@ -17,7 +17,7 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, batch_ranges
+from .base import MAX_STEPS, Batch, TaskOption, TaskSpec, batch_ranges, check_count
 
 
 @dataclass
@@ -49,9 +49,11 @@ class RandomSpikes:
 
 def open_random(data_dir: Path | None, n: int = 16, channels: int = 700, steps: int = 250,
                 density: float = 0.05, seed: int = 0) -> RandomSpikes:
-    if n <= 0 or channels <= 0 or steps <= 0:
-        raise EvsimError("random: --n, --channels and --steps must be positive")
-    if not 0.0 <= density <= 1.0:
+    n = check_count(n, 1, 1 << 24, "random: --n")
+    channels = check_count(channels, 1, 1 << 16, "random: --channels")
+    steps = check_count(steps, 1, MAX_STEPS, "random: --steps")
+    seed = check_count(seed, 0, 2**63 - 1, "random: --seed")
+    if not (isinstance(density, (int, float)) and 0.0 <= density <= 1.0):
         raise EvsimError(f"random: --density must lie in [0, 1], got {density}")
     ds = RandomSpikes(n_samples=n, n_channels=channels, n_steps=steps, density=density, seed=seed)
     ds.info = {"density": density, "seed": seed, "note": "random inputs: accuracy is meaningless"}

@@ -51,11 +51,13 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, batch_ranges
+from .base import MAX_STEPS, Batch, TaskOption, TaskSpec, batch_ranges, check_count
 
 N_CHANNELS = 700
 DEFAULT_DT = 0.004
 DEFAULT_STEPS = 250
+MAX_SAMPLES = 10_000_000  # SSC's training split has 75,466
+MOST_DROPPED = 0.5  # refuse a run once more than half of the spikes read fall after the window
 SPLITS = {"shd": ("test", "train"), "ssc": ("test", "train", "valid")}
 N_CLASSES = {"shd": 20, "ssc": 35}
 
@@ -76,8 +78,7 @@ def bin_edges(dt: float, steps: int, times_dtype: Any = np.float64) -> np.ndarra
         raise EvsimError(f"--dt must be a positive number of seconds, got {dt!r}") from None
     if not (np.isfinite(dt) and dt > 0):
         raise EvsimError(f"--dt must be a positive number of seconds, got {dt}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
-        raise EvsimError(f"--steps must be a positive integer, got {steps!r}")
+    check_count(steps, 1, MAX_STEPS, "--steps")
     dtype = np.dtype(times_dtype)
     if dtype.kind != "f":
         raise EvsimError(f"spike times must be floats (seconds), found {dtype}")
@@ -97,10 +98,12 @@ def bin_spikes(
     *,
     source: str = "spike lists",
     first_id: int = 0,
+    tally: dict[str, int] | None = None,
 ) -> EventBatch:
     """One EventBatch (binary, 700 channels, len(edges) steps) from per-sample spike lists.
 
     `edges` comes from `bin_edges`.  Errors name `source` and the sample (first_id + position).
+    `tally`, when given, accumulates `spikes` read and those `after_last_step` (dropped).
     Works sample by sample, so besides the result it holds one sample's temporaries only.
     """
     n = len(times)
@@ -109,6 +112,10 @@ def bin_spikes(
         raise EvsimError(f"{source}: {n} time lists but {len(units)} unit lists")
     counts = np.zeros((n, steps), dtype=np.int64)
     channels: list[np.ndarray] = []
+    if tally is None:
+        tally = {}
+    tally.setdefault("spikes", 0)
+    tally.setdefault("after_last_step", 0)
     for b in range(n):
         t, u = np.asarray(times[b]).ravel(), np.asarray(units[b]).ravel()
         where = f"{source}: sample {first_id + b}"
@@ -130,7 +137,10 @@ def bin_spikes(
         if bad.any():
             raise EvsimError(f"{where} has unit {u[np.argmax(bad)]}, outside 0..{N_CHANNELS - 1}")
         step = np.searchsorted(edges, t, side="left")  # first step whose edge >= t; t <= 0 -> 0
-        keep = (step < steps) & (u > 0)
+        late = step >= steps
+        tally["spikes"] += len(t)
+        tally["after_last_step"] += int(late.sum())
+        keep = ~late & (u > 0)
         # one key per (step, channel): sorted and made unique in one go
         key = np.unique(step[keep] * N_CHANNELS + (N_CHANNELS - u[keep].astype(np.int64)))
         counts[b] = np.bincount(key // N_CHANNELS, minlength=steps)
@@ -193,13 +203,19 @@ def _open_h5(path: Path):
             os.unlink(tmp)
         what = "decompressed content" if tmp else "file"
         raise EvsimError(f"{path}: {what} is not a readable HDF5 file ({exc})") from None
+    return f, tmp
+
+
+def _unlink_early(tmp):
+    """POSIX: the open handle keeps the data; nothing is left behind even on a crash (called
+    once the file's structure has been checked, which reads it by name).  None when done."""
     if tmp:
-        try:  # POSIX: the open handle keeps the data; nothing is left behind even on a crash
+        try:
             os.unlink(tmp)
-            tmp = None
+            return None
         except OSError:  # Windows: deleted at close instead
             pass
-    return f, tmp
+    return tmp
 
 
 def _vlen(f, name: str, path: Path, kinds: str):
@@ -217,7 +233,117 @@ def _vlen(f, name: str, path: Path, kinds: str):
     return ds, base
 
 
-def _close(f, tmp):
+def _check_global_heap(fh, addr: int, file_size: int, path: Path, name: str) -> dict[int, bytes]:
+    """A global heap collection ("GCOL", HDF5 file format spec III.E) whose object sizes add up
+    within the collection; a damaged size makes the HDF5 library loop instead of failing."""
+    bad = EvsimError(f"{path}: '{name}': damaged variable-length data heap at byte {addr}")
+    if addr + 16 > file_size:
+        raise bad
+    fh.seek(addr)
+    head = fh.read(16)
+    size = int.from_bytes(head[8:16], "little")
+    if head[:4] != b"GCOL" or size < 16 or addr + size > file_size:
+        raise bad
+    body = fh.read(size - 16)
+    objects: dict[int, bytes] = {}
+    pos = 0
+    while pos + 16 <= len(body):
+        index = int.from_bytes(body[pos : pos + 2], "little")
+        obj_size = int.from_bytes(body[pos + 8 : pos + 16], "little")
+        if index == 0:  # the free-space object ends the collection
+            return objects
+        if pos + 16 + obj_size > len(body) or index in objects:
+            raise bad
+        objects[index] = body[pos + 16 : pos + 16 + obj_size]
+        pos += 16 + obj_size + (-obj_size % 8)
+    return objects
+
+
+class RawVlen:
+    """A contiguous variable-length dataset read from the file's own bytes: the 16-byte refs,
+    then each element from its global heap collection, checked (_check_global_heap) before use.
+
+    HDF5's heap code loops on some damaged heaps (tests/test_fuzz.py), inside C code nothing can
+    interrupt; this reader cannot.  `of` returns None for storage it does not handle (chunked,
+    big-endian, 4-byte addresses): those are read through h5py."""
+
+    REF = np.dtype([("n", "<u4"), ("addr", "<u8"), ("index", "<u4")])
+
+    def __init__(self, fd: int, refs: np.ndarray, dtype: np.dtype, file_size: int, path: Path, name: str):
+        self.fd, self.refs, self.dtype, self.file_size = fd, refs, dtype, file_size
+        self.path, self.name = path, name
+        self.heaps: dict[int, dict[int, bytes]] = {}
+
+    @classmethod
+    def of(cls, ds, base: np.dtype, path: Path, name: str) -> "RawVlen | None":
+        import h5py
+
+        try:
+            offset = ds.id.get_offset()
+            addr_size = ds.file.id.get_create_plist().get_sizes()[0]
+            little = base.itemsize == 1 or ds.id.get_type().get_super().get_order() == h5py.h5t.ORDER_LE
+        except Exception:
+            return None
+        if offset is None or addr_size != 8 or ds.ndim != 1 or not little:
+            return None
+        fd = os.open(ds.file.filename, os.O_RDONLY)
+        file_size = os.fstat(fd).st_size
+        n = ds.shape[0]
+        raw = os.pread(fd, cls.REF.itemsize * n, offset)
+        if len(raw) < cls.REF.itemsize * n:
+            os.close(fd)
+            raise EvsimError(f"{path}: '{name}' is truncated")
+        return cls(fd, np.frombuffer(raw, cls.REF).copy(), base.newbyteorder("<"), file_size, path, name)
+
+    def _heap(self, addr: int) -> dict[int, bytes]:
+        if addr not in self.heaps:
+            if len(self.heaps) > 64:  # samples are read in order: a few collections at a time
+                self.heaps.clear()
+            self.heaps[addr] = _check_global_heap(_FdReader(self.fd), addr, self.file_size, self.path, self.name)
+        return self.heaps[addr]
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        refs = self.refs[sl]
+        out = np.empty(len(refs), dtype=object)
+        for i, r in enumerate(refs):
+            count = int(r["n"])
+            if count == 0:
+                out[i] = np.zeros(0, self.dtype)
+                continue
+            obj = self._heap(int(r["addr"])).get(int(r["index"]))
+            if obj is None or len(obj) < count * self.dtype.itemsize:
+                raise EvsimError(f"{self.path}: '{self.name}': element {sl.start + i} points at a missing or short heap object: damaged")
+            out[i] = np.frombuffer(obj, self.dtype, count=count)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+class _FdReader:
+    """seek/read over a file descriptor, for _check_global_heap."""
+
+    def __init__(self, fd: int):
+        self.fd, self.pos = fd, 0
+
+    def seek(self, pos: int) -> None:
+        self.pos = pos
+
+    def read(self, n: int) -> bytes:
+        data = os.pread(self.fd, n, self.pos)
+        self.pos += len(data)
+        return data
+
+
+def _close(f, tmp, raw=()):
+    for r in raw:
+        r.close()
     try:
         f.close()
     except Exception:
@@ -241,20 +367,38 @@ class SpikeDataset:
         self.source = str(path)
         self.n_classes = N_CLASSES[name]
         self.n_steps = int(steps)
+        self.dt = float(dt)
+        self.dropped = {"spikes": 0, "after_last_step": 0}
         self._file, tmp = _open_h5(path)
-        self._finalizer = weakref.finalize(self, _close, self._file, tmp)
+        self._raw: list[RawVlen] = []
+        self._finalizer = weakref.finalize(self, _close, self._file, tmp, self._raw)
         try:
             self._setup(split, dt)
+        except (OSError, RuntimeError, KeyError) as exc:
+            # h5py's own failures on a damaged file (bad B-tree, missing message type)
+            self.close()
+            raise EvsimError(f"{path}: damaged HDF5 content ({type(exc).__name__}: {exc})") from None
         except BaseException:
             self.close()
             raise
+        if tmp and _unlink_early(tmp) is None:
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, _close, self._file, None, self._raw)
 
     def _setup(self, split: str, dt: float) -> None:
         f, path = self._file, self.path
         self._times, times_dtype = _vlen(f, "spikes/times", path, "f")
-        self._units, _ = _vlen(f, "spikes/units", path, "iu")
+        self._units, units_dtype = _vlen(f, "spikes/units", path, "iu")
+        # read from the file's bytes where the storage allows (see RawVlen), else through h5py
+        for attr, ds, dtype, name in (("_times", self._times, times_dtype, "spikes/times"), ("_units", self._units, units_dtype, "spikes/units")):
+            raw = RawVlen.of(ds, dtype, path, name)
+            if raw is not None:
+                self._raw.append(raw)
+                setattr(self, attr, raw)
         if "labels" not in f or not hasattr(f["labels"], "dtype"):
             raise EvsimError(f"{path}: no dataset 'labels'; not an SHD/SSC file?")
+        if f["labels"].size > MAX_SAMPLES:
+            raise EvsimError(f"{path}: 'labels' declares {f['labels'].size:,} samples (at most {MAX_SAMPLES:,})")
         try:
             labels = np.asarray(f["labels"][()])
         except (OSError, RuntimeError, ValueError) as exc:
@@ -289,11 +433,19 @@ class SpikeDataset:
 
     def _class_names(self) -> list[str] | None:
         try:
-            keys = self._file["extra/keys"][()]
-            names = [k.decode() if isinstance(k, bytes) else str(k) for k in np.asarray(keys).ravel()]
+            ds = self._file["extra/keys"]
+            if ds.size > 10 * self.n_classes:
+                return None
+            raw = RawVlen.of(ds, np.dtype("u1"), self.path, "extra/keys")  # strings: bytes
+            if raw is None:
+                return None
+            try:
+                names = [bytes(b).decode("utf-8", "replace") for b in raw[0 : len(raw)]]
+            finally:
+                raw.close()
         except Exception:  # optional metadata: absent or odd is fine
             return None
-        return names if len(names) == self.n_classes else None
+        return names if names is not None and len(names) == self.n_classes else None
 
     def close(self) -> None:
         self._finalizer()
@@ -314,9 +466,20 @@ class SpikeDataset:
             raise EvsimError(f"{self.path}: samples {start}..{stop - 1} could not be read ({exc}); truncated or damaged file?") from None
 
     def batches(self, batch_size: int, offset: int = 0, limit: int | None = None) -> Iterator[Batch]:
+        self.dropped = {"spikes": 0, "after_last_step": 0}
+        first_read = offset
         for start, stop in batch_ranges(self.n_samples, batch_size, offset, limit):
             times, units = self.read(start, stop)
-            inputs = bin_spikes(times, units, self.edges, source=self.source, first_id=start)
+            inputs = bin_spikes(times, units, self.edges, source=self.source, first_id=start, tally=self.dropped)
+            self.info["spikes_read"] = self.dropped["spikes"]
+            self.info["spikes_after_last_step"] = self.dropped["after_last_step"]
+            if self.dropped["after_last_step"] > MOST_DROPPED * self.dropped["spikes"]:
+                # Times in milliseconds read as seconds put nearly every spike past the window.
+                raise EvsimError(
+                    f"{self.source}: {self.dropped['after_last_step']:,} of {self.dropped['spikes']:,} spikes "
+                    f"(samples {first_read}..{stop - 1}) fall after the last step at {(self.n_steps - 1) * self.dt:g} s "
+                    f"and would be dropped: are the times in seconds? (--dt {self.dt:g} s, --steps {self.n_steps})"
+                )
             yield Batch(inputs=inputs, labels=self.labels[start:stop], sample_ids=np.arange(start, stop))
 
 

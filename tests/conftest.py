@@ -1,47 +1,40 @@
-"""Shared fixtures: the real data and paper models, reached by path (never copied here).
+"""Shared fixtures: the real data and models every test reads ship with evsim itself.
 
-EVSIM_DATA_DIR and EVSIM_PAPER_MODELS point at them (.ci/run sets both).  Unset, they default
-to ../shared beside the checkout.  A missing directory FAILS the tests that need it: the
-real-data tests are the point, and must never be skipped silently.
+The QTDB sets are the ecg task's shipped data (evsim/tasks/data/qtdb), the paper models are
+built-in models (evsim/weights); peer files a test needs are copied into tests/data/ with their
+licences.  Nothing here reads outside the repository, so a fresh clone runs every test.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _dir(env: str, default: Path) -> Path:
-    path = Path(os.environ.get(env, default))
-    if not path.is_dir():
-        pytest.fail(f"{env}: {path} is not a directory (the real-data tests need it)")
-    return path
+TEST_DATA = ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    return _dir("EVSIM_DATA_DIR", ROOT.parent / "shared" / "data")
+    """The shipped data directory (qtdb/QTDB_{train,test}.mat under it)."""
+    from evsim.tasks.ecg import shipped_data
+
+    return shipped_data()
 
 
 @pytest.fixture(scope="session")
-def paper_models() -> Path:
-    return _dir("EVSIM_PAPER_MODELS", ROOT.parent / "shared" / "paper-models")
-
-
-@pytest.fixture(scope="session")
-def paper_network(paper_models):
-    """import_manifest for a paper model name, cached for the session."""
-    from evsim.formats.manifest import import_manifest
+def paper_network():
+    """A built-in model by name (e.g. 'ecg_icons2020'), loaded once per session."""
+    from evsim import api
 
     cache = {}
 
     def get(name: str):
         if name not in cache:
-            cache[name] = import_manifest(paper_models / f"{name}.json")
+            network, integrity = api.load_model(name)
+            assert integrity == "verified"
+            cache[name] = network
         return cache[name]
 
     return get
@@ -94,3 +87,18 @@ def tiny_network(**overrides):
     )
     kw.update(overrides)
     return Network(**kw)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile-input figures (tests/hostile.py): examples per target, slowest, largest."""
+    from hostile import STATS
+
+    if not STATS.calls:
+        return
+    total = sum(STATS.calls.values())
+    per = ", ".join(f"{k} {v}" for k, v in sorted(STATS.calls.items()))
+    terminalreporter.write_line(f"hostile inputs: {total} examples ({per})")
+    terminalreporter.write_line(
+        f"hostile inputs: slowest {STATS.slowest[0]:.2f} s ({STATS.slowest[1]}), "
+        f"largest traced allocation {STATS.largest[0] / 2**20:.1f} MiB ({STATS.largest[1]})"
+    )

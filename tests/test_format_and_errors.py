@@ -12,7 +12,7 @@ from evsim.errors import EvsimError
 from evsim.formats.h5 import load_network, save_network
 from evsim.model import GoldenRecord, InitialState, Layer, LayerInit, Network, Projection, Readout
 
-from conftest import tiny_network
+from conftest import TEST_DATA, tiny_network
 
 
 def assert_same_network(a: Network, b: Network) -> None:
@@ -62,6 +62,21 @@ def test_importer_honours_manifest_fields(paper_network):
     assert ssc.readout.aggregate == "mean" and ssc.readout.from_step == 1
 
 
+def test_builtin_paper_model_is_what_the_importer_makes_of_the_manifest():
+    """The shipped ecg_icons2020.h5 is exactly `evsim import` of the authors' manifest (tests/data)."""
+    from evsim import api
+    from evsim.formats.manifest import import_manifest
+
+    imported = import_manifest(TEST_DATA / "paper-models" / "ecg_icons2020.json")
+    shipped, integrity = api.load_model("ecg_icons2020")
+    assert integrity == "verified"
+    imported.metadata["imported_from"] = shipped.metadata["imported_from"]  # the path it was run from
+    assert_same_network(imported, shipped)
+    with np.load(TEST_DATA / "paper-models" / "ecg_icons2020.npz") as z:
+        # the recurrent projection h->h is the checkpoint's float32 h2h.weight, widened exactly
+        assert np.array_equal(shipped.projections[1].weight, z["h2h.weight"].astype(np.float64))
+
+
 def test_manifest_with_b_j0_scale_and_constant_parameters(tmp_path):
     manifest = {
         "name": "m",
@@ -83,16 +98,20 @@ def test_manifest_with_b_j0_scale_and_constant_parameters(tmp_path):
     assert np.array_equal(state[0].spike, state[0].mem)
 
 
-def test_torch_state_dict_import_matches_npz(paper_models, paper_network, tmp_path):
-    torch = pytest.importorskip("torch")
+def test_torch_state_dict_import_matches_npz(tmp_path):
+    import torch
+
     from evsim.formats.manifest import import_manifest
 
-    with np.load(paper_models / "shd_nmi2021.npz") as z:
-        torch.save({k: torch.from_numpy(z[k]) for k in z.files}, tmp_path / "shd.pth")
-    net = import_manifest(paper_models / "shd_nmi2021.json", tmp_path / "shd.pth")
-    ref = paper_network("shd_nmi2021")
-    for a, b in zip(net.projections, ref.projections):
-        assert np.array_equal(a.weight, b.weight)
+    folder = TEST_DATA / "paper-models"
+    with np.load(folder / "ecg_icons2020.npz") as z:
+        torch.save({k: torch.from_numpy(z[k]) for k in z.files}, tmp_path / "ecg.pth")
+    net = import_manifest(folder / "ecg_icons2020.json", tmp_path / "ecg.pth")
+    ref = import_manifest(folder / "ecg_icons2020.json")
+    for a, b in zip(net.projections, ref.projections, strict=True):
+        assert np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
+    for a, b in zip(net.layers, ref.layers, strict=True):
+        assert np.array_equal(a.tau_m, b.tau_m)
 
 
 # ---- validation ----------------------------------------------------------------------------
@@ -116,7 +135,7 @@ def test_torch_state_dict_import_matches_npz(paper_models, paper_network, tmp_pa
         (lambda: tiny_network(discretization="rk4"), "discretization must be one of"),
         (lambda: Projection("input", "h", np.ones((3, 2)), np.ones(2)), "bias has shape"),
         (lambda: Projection("input", "h", np.full((3, 2), np.inf), np.ones(3)), "NaN or infinite"),
-        (lambda: Projection("input", "h", np.ones((3, 2)), np.ones(3), delay=-1), "delay must be an integer >= 0"),
+        (lambda: Projection("input", "h", np.ones((3, 2)), np.ones(3), delay=-1), "delay must be an integer in 0..4096"),
         (lambda: tiny_network(projections=tiny_network().projections[:2] + [Projection("h", "o", np.ones((2, 4)), np.zeros(2))]), "expected (2, 3)"),
         (lambda: tiny_network(projections=tiny_network().projections + [Projection("o", "h", np.ones((3, 2)), np.zeros(3), 1)]), "non-spiking (li) layer"),
         (lambda: tiny_network(projections=[Projection("input", "h", np.ones((3, 2)), np.zeros(3)), Projection("h", "h", np.ones((3, 3)), np.zeros(3), 0), Projection("h", "o", np.ones((2, 3)), np.zeros(2))]), "delay 0 needs a source updated earlier"),
@@ -208,7 +227,7 @@ def test_unknown_parameter_and_bad_options(cli, model_file, tmp_path):
 
 def test_hostile_size(cli, model_file):
     edit(model_file, lambda f: f["layers/h"].attrs.__setitem__("size", 10**12))
-    one_line_error(*cli("info", model_file), "out of range")
+    one_line_error(*cli("info", model_file), "outside 1..16777216")
 
 
 def test_wrong_format_version(cli, model_file):

@@ -74,15 +74,21 @@ def test_a_user_profile_by_path(tmp_path):
 
 
 BAD = [
-    ("name = 'x'\narithmetic = 'fixed'\n[weights]\nbits = 40\n", r"\[weights\]: bits must be an integer in 2\.\.24, got 40"),
-    ("name = 'x'\narithmetic = 'fixed'\n[weights]\nbitz = 8\n", r"unknown field\(s\) bitz"),
-    ("name = 'x'\narithmetic = 'fixed'\n[weights]\ngranularity = 'projection'\n", "needs a shared exponent"),
-    ("name = 'x'\narithmetic = 'fixed'\n[state]\nmembrane_overflow = 'clip'\n", "membrane_overflow must be one of saturate, wrap"),
-    ("name = 'x'\narithmetic = 'fixed'\n[decay]\nkind = 'lut'\n", "kind must be one of multiplier, shift"),
+    ("name = 'x'\narithmetic = 'fixed'\n[state]\n[decay]\n[weights]\nbits = 40\n", r"\[weights\]: bits must be an integer in 2\.\.24, got 40"),
+    ("name = 'x'\narithmetic = 'fixed'\n[state]\n[decay]\n[weights]\nbitz = 8\n", r"unknown field\(s\) bitz"),
+    ("name = 'x'\narithmetic = 'fixed'\n[state]\n[decay]\n[weights]\ngranularity = 'projection'\n", "needs a shared exponent"),
+    ("name = 'x'\narithmetic = 'fixed'\n[weights]\n[decay]\n[state]\nmembrane_overflow = 'clip'\n", "membrane_overflow must be one of saturate, wrap"),
+    ("name = 'x'\narithmetic = 'fixed'\n[weights]\n[state]\n[decay]\nkind = 'lut'\n", "kind must be one of multiplier, shift"),
     ("name = 'x'\n[limits]\nneuron_types = ['izhikevich']\n", "neuron_types must be a non-empty list"),
     ("name = 'x'\n[limits]\ncores_per_chip = 0\n", r"cores_per_chip must be an integer in >= 1"),
     ("name = 'x'\n[energy]\nac_pj = 1.0\n", "'source' must say where the figures come from"),
-    ("name = 'x'\n[energy]\nsource = 's'\nac_pj = -1.0\n", "ac_pj must be a non-negative number"),
+    ("name = 'x'\n[energy]\nsource = 's'\nac_pj = -1.0\n", "ac_pj must be a finite non-negative number"),
+    ("name = 'x'\n[energy]\nsource = 's'\nac_pj = inf\n", "ac_pj must be a finite non-negative number, got inf"),
+    ("name = 'x'\n[energy]\nsource = 's'\nac_pj = nan\n", "ac_pj must be a finite non-negative number, got nan"),
+    ("name = 'x'\narithmetic = 'fixed'\n[weights]\n", r"must give \[state\], \[decay\] \(no defaults"),
+    ("name = 'x'\narithmetic = 'fixed'\n[state]\n[decay]\n", r"must give \[weights\]"),
+    ("name = 'x'\narithmetic = 'fixed'\n[state]\n[decay]\n[weights]\nexponent = [-9000, 3]\n", r"exponent must be \[min, max\] integers in -24\.\.24"),
+    ("name = 'x'\narithmetic = 'fixed'\n[state]\n[decay]\n[weights]\nexponent = [0, 99999999999]\n", r"exponent must be"),
     ("name = 'x'\n[energy]\nsource = 's'\nneuron_update_active_pj = 1.0\n", "give both neuron_update_active_pj"),
     ("name = 'x'\n[weights]\nbits = 8\n", "a float profile takes no"),
     ("arithmetic = 'fixed'\n", "'name' must be a non-empty string"),
@@ -102,7 +108,7 @@ def test_bad_profile_files_fail_with_one_line(tmp_path, text, message):
 
 def test_cli_bad_profiles_exit_2(cli, tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text("name = 'x'\narithmetic = 'fixed'\n[weights]\nbits = 1\n")
+    path.write_text("name = 'x'\narithmetic = 'fixed'\n[state]\n[decay]\n[weights]\nbits = 1\n")
     code, out, err = cli("run", "--task", "random", "--channels", "4", "--profile", path)
     assert code == 2 and err.count("\n") == 1 and "bits must be an integer" in err
     code, out, err = cli("audit", "--task", "random", "--profile", "truenorth")

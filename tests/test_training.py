@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # the test extra installs torch (README: the CPU wheel); a missing one fails here, never skips
 
 from evsim.errors import EvsimError  # noqa: E402
 from evsim.training import TrainConfig  # noqa: E402
@@ -163,8 +163,14 @@ def test_resume_continues_exactly(tmp_path, overrides):
     quiet = dict(progress=False, log=lambda m: None, evaluate_with_evsim=False)
     straight = train(_synthetic_config(epochs=3, **overrides), checkpoint=tmp_path / "a.ckpt", **quiet)
     train(_synthetic_config(epochs=2, **overrides), checkpoint=tmp_path / "b.ckpt", **quiet)
-    resumed = train(_synthetic_config(epochs=3, **overrides), checkpoint=tmp_path / "b.ckpt", resume=tmp_path / "b.ckpt", **quiet)
+    lines = []
+    resumed = train(_synthetic_config(epochs=3, **overrides), checkpoint=tmp_path / "b.ckpt", resume=tmp_path / "b.ckpt",
+                    progress=False, log=lines.append, evaluate_with_evsim=False)
     assert len(resumed.history) == 3
+    # epochs 0 and 1 were done: the message and the next epoch line agree on where it goes on
+    resume_line = next(m for m in lines if "resumed" in m)
+    assert "epochs 0..1 done, continuing with epoch 2" in resume_line
+    assert [m.split()[1] for m in lines if m.startswith("epoch ")] == ["2"]
     for k, v in straight.model.state_dict().items():
         assert torch.equal(v, resumed.model.state_dict()[k]), k
 
@@ -249,3 +255,23 @@ def test_importing_evsim_does_not_import_torch():
     code = "import sys, evsim, evsim.tasks, evsim.training, evsim.cli_train; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+class _RunsCode:
+    """A pickle payload that would create a file when unpickled without weights_only."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_resume_refuses_a_checkpoint_that_would_run_code(tmp_path):
+    from evsim.training.trainer import load_checkpoint
+
+    marker = tmp_path / "code-ran"
+    torch.save({"format": "evsim-train-checkpoint-1", "payload": _RunsCode(marker)}, tmp_path / "evil.ckpt")
+    with pytest.raises(EvsimError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "evil.ckpt")
+    assert not marker.exists(), "unpickling ran code from the checkpoint"

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import EvsimError
+from .h5 import MAX_ELEMENTS
 from ..model import InitialState, Layer, LayerInit, Network, Projection, Readout
 from ..neurons import legacy_layer
 
@@ -66,10 +67,19 @@ def network_from_manifest(manifest: Mapping[str, Any], tensors: Mapping[str, np.
     def fail(msg: str) -> EvsimError:
         return EvsimError(f"{where}: {msg}")
 
+    def real(name: str, field: str) -> np.ndarray:
+        """A checkpoint tensor as float64; complex, string or object tensors are refused."""
+        arr = np.asarray(tensors[name])
+        if arr.dtype.kind not in "biuf":
+            raise fail(f"{field}: tensor '{name}' has dtype {arr.dtype}, expected real numbers")
+        if arr.size > MAX_ELEMENTS:
+            raise fail(f"{field}: tensor '{name}' has {arr.size} values, more than evsim's limit of {MAX_ELEMENTS}")
+        return arr.astype(np.float64)
+
     def tensor(name: str, shape: tuple[int, ...], field: str) -> np.ndarray:
         if name not in tensors:
             raise fail(f"{field}: tensor '{name}' is not in the checkpoint")
-        arr = np.asarray(tensors[name], dtype=np.float64)
+        arr = real(name, field)
         if arr.shape != shape:
             raise fail(f"{field}: tensor '{name}' has shape {arr.shape}, expected {shape}")
         return arr
@@ -137,7 +147,7 @@ def network_from_manifest(manifest: Mapping[str, Any], tensors: Mapping[str, np.
             w_name = get(inp, "weight", pfield, (str,))
             if w_name not in tensors:
                 raise fail(f"{pfield}: tensor '{w_name}' is not in the checkpoint")
-            w = np.asarray(tensors[w_name], dtype=np.float64)
+            w = real(w_name, f"{pfield}: weight")
             if w.ndim != 2 or w.shape[0] != size:
                 raise fail(f"{pfield}: weight '{w_name}' has shape {w.shape}, expected ({size}, source size)")
             if source == "input":
@@ -162,7 +172,10 @@ def network_from_manifest(manifest: Mapping[str, Any], tensors: Mapping[str, np.
         from_step=ro.get("from_step", 0),
     )
     initial = InitialState()
-    for key, rule in (manifest.get("initial_state") or {}).items():
+    rules = manifest.get("initial_state") or {}
+    if not isinstance(rules, dict):
+        raise fail(f"'initial_state' must be an object, found {type(rules).__name__}")
+    for key, rule in rules.items():
         if not isinstance(rule, dict):
             raise fail(f"initial_state['{key}']: expected an object")
         layer_init = LayerInit(mem=rule.get("mem", "zeros"), scale=rule.get("scale", 1.0))

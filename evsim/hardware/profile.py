@@ -13,6 +13,7 @@ file, the table and the field.  docs/hardware.md describes every field.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,6 +33,7 @@ OVERFLOW = ("saturate", "wrap")
 MAX_STATE_BITS = 48  # int64 arithmetic: a 16-bit decay multiplier times a 48-bit state stays exact
 MAX_WEIGHT_BITS = 24
 MAX_DECAY_BITS = 15
+MAX_EXPONENT = 24  # a shared weight exponent: 2^24 x a 24-bit weight still fits a 48-bit state
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,15 @@ def _check_choice(value, choices, what: str) -> str:
 
 
 def _check_number(value, what: str, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0 or (positive and value == 0):
-        raise EvsimError(f"{what} must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        # An infinite energy would print as Infinity/NaN in JSON, which strict parsers reject.
+        raise EvsimError(f"{what} must be a finite {'positive' if positive else 'non-negative'} number, got {value!r}")
     return float(value)
 
 
@@ -245,8 +254,12 @@ def profile_from_dict(doc: dict[str, Any], where: str = "profile") -> Profile:
             or len(exponent) != 2
             or not all(isinstance(e, int) and not isinstance(e, bool) for e in exponent)
             or exponent[0] > exponent[1]
+            or exponent[0] < -MAX_EXPONENT
+            or exponent[1] > MAX_EXPONENT
         ):
-            raise EvsimError(f"{where} [weights]: exponent must be [min, max] integers with min <= max, got {exponent!r}")
+            raise EvsimError(
+                f"{where} [weights]: exponent must be [min, max] integers in -{MAX_EXPONENT}..{MAX_EXPONENT} with min <= max, got {exponent!r}"
+            )
         exponent = (int(exponent[0]), int(exponent[1]))
     weights = WeightSpec(
         bits=_check_int(w.get("bits", 8), 2, MAX_WEIGHT_BITS, f"{where} [weights]: bits"),
@@ -392,4 +405,11 @@ def load_profile(spec: str | Path) -> Profile:
     except tomllib.TOMLDecodeError as exc:
         raise EvsimError(f"{where}: not valid TOML ({exc})") from None
     profile = profile_from_dict(doc, where)
+    if profile.fixed:
+        # Code defaults are no chip: a fixed-point profile file that leaves out how it stores
+        # weights, state or decays would silently run some other arithmetic.  (profile_from_dict,
+        # for code building profiles, keeps the defaults.)
+        missing = [f"[{k}]" for k in ("weights", "state", "decay") if k not in doc]
+        if missing:
+            raise EvsimError(f"{where}: a fixed-point profile must give {', '.join(missing)} (no defaults are assumed)")
     return dataclasses.replace(profile, path=where)

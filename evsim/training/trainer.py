@@ -103,7 +103,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise EvsimError(f"--resume {path}: no such checkpoint")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: a checkpoint is data (tensors, numbers, strings, lists, dicts); unpickling
+        # anything else could run code from the file, so it is refused.
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a broken file
         raise EvsimError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
@@ -179,7 +181,7 @@ def train(
         history = list(ckpt["history"])
         best = ckpt.get("best")
         start_epoch = int(ckpt["epoch"]) + 1
-        log(f"resumed from {resume} after epoch {start_epoch}")
+        log(f"resumed from {resume}: epochs 0..{start_epoch - 1} done, continuing with epoch {start_epoch}")
     ckpt_path = Path(checkpoint) if checkpoint else (Path(str(out) + ".ckpt") if out else None)
     if ckpt_path is not None:
         ckpt_path.parent.mkdir(parents=True, exist_ok=True)
