@@ -356,3 +356,12 @@ def test_strict_mat_reader_on_uncompressed_files(tmp_path):
     assert np.array_equal(read_arrays(tmp_path / "m.mat", ("x",), 100)["x"], x)
     with pytest.raises(EvsimError, match="beyond 10 values"):
         read_arrays(tmp_path / "m.mat", ("x",), 10)
+
+
+def test_complex_tensor_in_a_state_dict(cli, tmp_path):
+    import torch
+
+    path = write_manifest(tmp_path)
+    torch.save({"w": torch.ones((2, 3), dtype=torch.complex64)}, tmp_path / "m.pth")
+    code, _, err = cli("import", path, "--tensors", tmp_path / "m.pth", "-o", tmp_path / "out.h5")
+    assert_one_line_exit_2(code, err, "is complex")

@@ -37,6 +37,8 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     out = {}
     for name, value in obj.items():
         if isinstance(value, torch.Tensor):
+            if value.is_complex():  # a cast would drop the imaginary part with only a warning
+                raise EvsimError(f"{path}: tensor '{name}' is complex ({value.dtype}); evsim's parameters are real")
             out[str(name)] = value.detach().to(torch.float64).cpu().numpy()
     if not out:
         raise EvsimError(f"{path}: the state_dict holds no tensors")
