@@ -20,11 +20,12 @@ from datagen import random_spikes, write_spike_file
 
 from evsim import api, distributed
 from evsim import audit as hwapi
-from evsim.cli import _json_default, shipped_model
+from evsim.api import resolve_model
+from evsim.cli import _json_default
 from evsim.errors import EvsimError
 
 N, BATCH = 8, 2
-SOURCE = distributed.Source(str(shipped_model()), "ecg-synthetic", None, (("n", N),))
+SOURCE = distributed.Source(str(resolve_model(None)), "ecg-synthetic", None, (("n", N),))
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +118,8 @@ def test_killed_worker_mid_sweep_loses_and_duplicates_nothing(session, opened, t
 
 
 def shd_with_bad_sample(tmp_path: Path, bad: int, n: int = 8) -> tuple[Path, Path]:
-    """An SHD file whose sample `bad` has a unit outside 0..699, and a small 700-input model for it."""
+    """An SHD file whose sample `bad` has a unit outside 0..699, and a small 700-input model for it.
+    Spike times span 1 s: runs use --dt 0.05 --steps 20 so that none falls after the window."""
     from conftest import tiny_network
 
     from evsim.formats.h5 import save_network
@@ -141,7 +143,7 @@ def shd_with_bad_sample(tmp_path: Path, bad: int, n: int = 8) -> tuple[Path, Pat
 
 def test_user_error_in_a_chunk_stops_the_run(session, tmp_path):
     weights, data = shd_with_bad_sample(tmp_path, bad=5)
-    source = distributed.Source(str(weights), "shd", str(data), (("steps", 20),))
+    source = distributed.Source(str(weights), "shd", str(data), (("dt", 0.05), ("steps", 20)))
     with pytest.raises(EvsimError, match=r"shd_test.h5: sample 5 has unit 900, outside 0..699"):
         distributed.run(session, source, batch_size=2, chunk_samples=2)
 
@@ -160,7 +162,7 @@ def test_cli_sweep_workers_writes_the_serial_csv(cli, tmp_path):
 
 def test_cli_user_error_in_a_chunk_is_one_line(cli, tmp_path):
     weights, data = shd_with_bad_sample(tmp_path, bad=3, n=6)
-    code, out, err = cli("run", "--weights", weights, "--task", "shd", "--data", data, "--steps", "20", "--batch-size", "2", "--workers", "2")
+    code, out, err = cli("run", "--weights", weights, "--task", "shd", "--data", data, "--dt", "0.05", "--steps", "20", "--batch-size", "2", "--workers", "2")
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith("Dask dashboard")]
     assert lines == [f"evsim: error: {data / 'shd_test.h5'}: sample 3 has unit 900, outside 0..699"]
