@@ -543,12 +543,21 @@ def crosscheck(
 DEFAULT_MODEL = "ecg"  # evsim's own QTDB model, weights/ecg.h5
 
 
+# Where the built-in models ship: evsim's own (weights/, installed as evsim.weights) first, then
+# the papers' authors' checkpoints converted by evsim's importer (evsim/paper_models, kept apart
+# because weights/ holds only what evsim itself trained).
+BUILTIN_MODEL_PACKAGES = ("evsim.weights", "evsim.paper_models")
+
+
 def builtin_models() -> dict[str, Path]:
-    """Name -> file of every model shipped in evsim/weights (evsim-trained and the authors')."""
+    """Name -> file of every built-in model: evsim-trained (weights/) and the authors' (paper_models/)."""
     from importlib import resources
 
-    folder = resources.files("evsim.weights")
-    return {p.name[:-3]: Path(str(p)) for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name.endswith(".h5")}
+    models: dict[str, Path] = {}
+    for package in BUILTIN_MODEL_PACKAGES:
+        files = sorted(resources.files(package).iterdir(), key=lambda p: p.name)
+        models.update({p.name[:-3]: Path(str(p)) for p in files if p.name.endswith(".h5")})
+    return models
 
 
 def resolve_model(spec: str | Path | None) -> Path:

@@ -1,7 +1,7 @@
 """Shared fixtures: the real data and models every test reads ship with evsim itself.
 
 The QTDB sets are the ecg task's shipped data (evsim/tasks/data/qtdb), the paper models are
-built-in models (evsim/weights); peer files a test needs are copied into tests/data/ with their
+built-in models (weights/ and evsim/paper_models/); peer files a test needs are copied into tests/data/ with their
 licences.  Nothing here reads outside the repository, so a fresh clone runs every test.
 """
 

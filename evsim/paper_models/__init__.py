@@ -1,0 +1,1 @@
+"""The papers' authors' trained models, converted by evsim's importer; see README.md here."""
