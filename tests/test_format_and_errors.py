@@ -111,7 +111,9 @@ def test_torch_state_dict_import_matches_npz(tmp_path):
     for a, b in zip(net.projections, ref.projections, strict=True):
         assert np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
     for a, b in zip(net.layers, ref.layers, strict=True):
-        assert np.array_equal(a.tau_m, b.tau_m)
+        assert a.neuron == b.neuron and a.params.keys() == b.params.keys() and a.options == b.options
+        for key in a.params:
+            assert np.array_equal(a.params[key], b.params[key]), (a.name, key)
 
 
 # ---- validation ----------------------------------------------------------------------------

@@ -92,9 +92,10 @@ def test_profiles_lists_every_shipped_profile(cli):
 def test_models_lists_builtins_and_weights_takes_a_name(cli, tmp_path):
     code, out, _ = cli("models", "--json")
     rows = {r["name"]: r for r in json.loads(out)}
-    assert set(rows) == {"ecg", "ecg_icons2020", "shd_nmi2021", "ssc_nmi2021"}
-    assert rows["ssc_nmi2021"]["layers"] == "700 -> 400 alif -> 400 alif -> 35 leaky-integrator"
-    assert rows["ecg_icons2020"]["integrity"] == "verified"
+    assert set(rows) == {"ecg", "ecg-xylo", "ecg_icons2020", "shd_nmi2021", "ssc_nmi2021"}
+    assert rows["ssc_nmi2021"]["layers"] == "700 -> 400 alif -> 400 alif -> 35 li"
+    assert all(r["integrity"] == "verified" for r in rows.values())
+    assert {n for n, r in rows.items() if r["origin"] == "trained by evsim"} == {"ecg", "ecg-xylo"}
     code, out, _ = cli("info", "shd_nmi2021", "--json")
     assert code == 0 and json.loads(out)["synapses"] == 700 * 128 + 128 * 128 + 128 * 128 + 128 * 128 + 128 * 20
     code, _, err = cli("info", "shd_nmi2022")
@@ -124,9 +125,9 @@ def test_run_csv_and_predictions(cli, tmp_path, data_dir):
     code, out, err = cli("run", "--task", "ecg", "--limit", "2", "--offset", "3", "--json", "--csv", report_csv, "--predictions", pred_csv)
     assert code == 0, err
     d = json.loads(out)
-    rows = dict(csv.reader(open(report_csv)))
+    rows = dict(csv.reader(report_csv.read_text().splitlines()))
     assert float(rows["accuracy"]) == d["accuracy"] and float(rows["sops_per_sample.ac"]) == d["sops_per_sample"]["ac"]
-    preds = list(csv.DictReader(open(pred_csv)))
+    preds = list(csv.DictReader(pred_csv.read_text().splitlines()))
     assert {r["sample"] for r in preds} == {"3", "4"} and len(preds) == 2 * (1301 - 10)
     y = scipy.io.loadmat(str(data_dir / "qtdb" / "QTDB_test.mat"))["y"]
     assert all(int(r["label"]) == int(np.argmax(y[int(r["sample"]), int(r["step"])])) for r in preds)
@@ -138,11 +139,11 @@ def test_audit_csv_and_predictions(cli, tmp_path):
     code, out, err = cli("audit", "--task", "ecg", "--profile", "loihi", "--limit", "2", "--json", "--csv", report_csv, "--predictions", pred_csv)
     assert code == 0, err
     d = json.loads(out)
-    preds = list(csv.DictReader(open(pred_csv)))
+    preds = list(csv.DictReader(pred_csv.read_text().splitlines()))
     assert np.mean([r["label"] == r["prediction_hardware"] for r in preds]) == d["accuracy_hw"]
     assert np.mean([r["label"] == r["prediction_float"] for r in preds]) == d["accuracy_float"]
     assert np.mean([r["prediction_float"] == r["prediction_hardware"] for r in preds]) == d["agreement"]["predictions"]
-    rows = dict(csv.reader(open(report_csv)))
+    rows = dict(csv.reader(report_csv.read_text().splitlines()))
     assert float(rows["energy_per_inference_j.total"]) == d["energy_per_inference_j"]["total"]
 
 
