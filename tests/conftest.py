@@ -102,3 +102,8 @@ def pytest_terminal_summary(terminalreporter):
         f"hostile inputs: slowest {STATS.slowest[0]:.2f} s ({STATS.slowest[1]}), "
         f"largest traced allocation {STATS.largest[0] / 2**20:.1f} MiB ({STATS.largest[1]})"
     )
+    import resource
+
+    # RSS is per process, not per example: the pytest process's peak bounds every in-process case
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    terminalreporter.write_line(f"hostile inputs: peak RSS of the whole test process {rss:.0f} MiB")

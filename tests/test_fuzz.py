@@ -168,14 +168,21 @@ def test_mutated_qtdb_files(tmp_path, qtdb_bytes, mutation):
     outcome("qtdb file bytes", lambda: _run_task("ecg", folder, "ecg"))
 
 
+def _shipped_profiles() -> list[str]:
+    from importlib import resources
+
+    return sorted(p.name[:-5] for p in resources.files("evsim.hardware").joinpath("profiles").iterdir() if p.name.endswith(".toml"))
+
+
+SHIPPED_PROFILES = _shipped_profiles()
 PROFILE_VALUES = st.one_of(
     st.sampled_from(["inf", "nan", "-inf", "-1", "0", "1e308", "99999999999999", "'x'", "true", "[]", "[1, 2]", "[-9999, 9999]", "{}"]),
     st.integers(-(2**40), 2**40).map(str),
 )
 
 
-@FUZZ
-@given(name=st.sampled_from(["loihi", "xylo", "cmos45-int32", "cmos45-fp32"]), line=st.integers(0, 200), value=PROFILE_VALUES,
+@settings(FUZZ, max_examples=240)  # 8 profiles, each line of each: cheap, so more examples
+@given(name=st.sampled_from(SHIPPED_PROFILES), line=st.integers(0, 200), value=PROFILE_VALUES,
        drop=st.booleans())
 def test_mutated_profiles(tmp_path, name, line, value, drop):
     from importlib import resources
