@@ -387,13 +387,13 @@ def print_run(report: api.RunReport) -> None:
         t.add_row("dense / (ac + mac)", f"{sops['dense_equivalent'] / (sops['ac'] + sops['mac']):.1f}x")
     for label, values in neurobench_rows(report.neurobench):
         t.add_row(label, values)
-    out.print(t)
+    show(t)
     p = Table(title="operations per sample, by projection")
     for col in ("projection", "events", "ac", "ac_structural", "mac", "dense_equivalent"):
         p.add_column(col, justify="right" if col != "projection" else "left")
     for name, row in sops["by_projection"].items():
         p.add_row(name, *(fmt(row[k]) for k in ("events", "ac", "ac_structural", "mac", "dense_equivalent")))
-    out.print(p)
+    show(p)
 
 
 def neurobench_rows(*blocks: dict[str, Any]) -> list[tuple[str, str]]:
@@ -513,13 +513,13 @@ def info(
         params = ", ".join(f"{k} {r(v)}" for k, v in layer["params"].items())
         options = ", ".join(f"{k} {v}" for k, v in layer["options"].items()) or "-"
         t.add_row(layer["name"], layer["neuron"], str(layer["size"]), params, options)
-    out.print(t)
+    show(t)
     p = Table(title="projections")
     for col in ("projection", "shape", "delay", "non-zero", "weight", "bias"):
         p.add_column(col)
     for pr in d["projections"]:
         p.add_row(pr["name"], "x".join(map(str, pr["shape"])), str(pr["delay"]), f"{pr['nonzero']:,}/{pr['synapses']:,}", r(pr["weight"]), r(pr["bias"]))
-    out.print(p)
+    show(p)
     ro = d["readout"]
     out.print(f"readout: {ro['aggregate']} of {ro['variable']} of '{ro['layer']}' from step {ro['from_step']}")
     out.print(f"paper initial state: {d['initial_state']}")
@@ -612,7 +612,7 @@ def crosscheck(
             status = "ok" if g.passed else "FAIL"
             t.add_row(f"golden record {g.index}", f"{status}: max |d| {g.max_abs_diff:.3g} (tolerance {g.tolerance:g})")
         t.add_row("result", "[green]PASS[/]" if report.passed else "[red]FAIL[/]")
-        out.print(t)
+        show(t)
     return 0 if report.passed else 1
 
 
@@ -639,7 +639,7 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="print one JSON obj
     for name, s in TASKS.items():
         opts = "\n".join(f"--{o.name.replace('_', '-')} {o.type.__name__} = {o.default!r}: {o.help}" for o in s.options)
         t.add_row(name, s.summary, "\n".join(s.files) or "(built in)", opts)
-    out.print(t)
+    show(t)
     return 0
 
 
@@ -712,7 +712,7 @@ def print_hardware(hw: dict[str, Any], title: str) -> None:
             t.add_row(f"dense {kind.upper()} baseline", f"{b['macs_per_inference']:,} MAC, {_joules(b['energy_per_inference_j'])}{ratio}")
         if base["mac_pj_from"] != hw["profile"]:
             t.add_row("", f"(baseline MACs priced at {base['mac_pj']} pJ from profile '{base['mac_pj_from']}')")
-    out.print(t)
+    show(t)
 
 
 def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale=None, record=None,
@@ -825,7 +825,7 @@ def audit(
             t.add_row(f"remedy {name}", f"{sum(r['removed'].values()):,} synapses removed (limit {r['limit']})")
     if "accuracy_float_after_remedy" in report.remedies:
         t.add_row("float accuracy before | after remedy", f"{fmt(report.remedies['accuracy_float_before_remedy'], True)} | {fmt(report.remedies['accuracy_float_after_remedy'], True)}")
-    out.print(t)
+    show(t)
     print_hardware(
         {"profile": report.profile, "energy_per_inference_j": report.energy_per_inference_j, "cores": report.cores,
          "violations": report.violations, "overflows": report.overflows, "baselines": report.baselines},
@@ -852,7 +852,7 @@ def print_findings(findings: list[dict[str, Any]]) -> None:
         for k, r in enumerate(f["remedies"]):
             result = fmt(r["accuracy_hw"], True) if r["accuracy_hw"] is not None else f"agreement {fmt(r['agreement_with_float'], True)}"
             t.add_row(f["finding"].replace("_", " ") if k == 0 else "", layer if k == 0 else "", f["why"] if k == 0 else "", r["remedy"], result)
-    out.print(t)
+    show(t)
 
 
 @app.command(context_settings=TASK_ARGS, epilog="Example: evsim sweep --task ecg --profile loihi --weight-bits 4..8 --state-bits 14,16,20 --csv sweep.csv")
