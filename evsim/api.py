@@ -653,6 +653,38 @@ def write_predictions_csv(path: str | Path, predictions: dict[str, np.ndarray] |
                 w.writerow([int(sid), int(labels[i]), *(int(predictions[k][i]) for k in sides)])
 
 
+# ---- importing and writing models (formats/ at the edge; the CLI goes through these) ---------
+
+
+def import_nir(path, *, dt: float | None = None, conventions: str = "nir", discretization: str | None = None,
+               reset: str | None = None, reset_at: str | None = None, cuba_update: str | None = None) -> tuple[Network, list[str]]:
+    """A NIR graph as an evsim network, and the importer's notes (formats/nir.py, docs/nir.md)."""
+    from .formats.nir import ImportOptions, import_nir as read
+
+    return read(Path(path), ImportOptions(dt, conventions, discretization, reset, reset_at, cuba_update))
+
+
+def import_manifest(path, tensors=None) -> Network:
+    """A checkpoint described by a manifest (.json) with its arrays (.npz) or a PyTorch state_dict (.pth)."""
+    from .formats.manifest import import_manifest as read
+
+    return read(Path(path), None if tensors is None else Path(tensors))
+
+
+def save_model(network: Network, path) -> None:
+    """Write evsim's model file (docs/format.md), with its content checksum."""
+    from .formats.h5 import save_network
+
+    save_network(network, Path(path))
+
+
+def export_nir(network: Network, path) -> list[str]:
+    """Write a NIR graph; returns warnings of what other NIR readers lose (docs/nir.md)."""
+    from .formats.nir import export_nir as write
+
+    return write(network, Path(path))
+
+
 # ---- describe ----------------------------------------------------------------------------
 
 

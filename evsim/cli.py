@@ -86,9 +86,7 @@ def load_model(spec: Optional[str], nir_dt: Optional[float] = None, nir_conventi
     """A model file or a built-in model's name (api.load_model), or a .nir file imported on the
     fly (--nir-dt, --nir-conventions)."""
     if spec is not None and str(spec).endswith(".nir"):
-        from .formats.nir import ImportOptions, import_nir
-
-        network, notes = import_nir(Path(spec), ImportOptions(dt=nir_dt, conventions=nir_conventions))
+        network, notes = api.import_nir(spec, dt=nir_dt, conventions=nir_conventions)
         for note in notes:
             err.print(f"note: {note}", markup=False, highlight=False)
         return network
@@ -424,8 +422,6 @@ def import_(
     cuba_update: Optional[str] = typer.Option(None, "--cuba-update", help="NIR: simultaneous (CubaLIF's membrane reads the previous current) | sequential (the new one)"),
 ):
     """Convert a NIR graph, a netx network or a checkpoint (manifest) into an evsim model file."""
-    from .formats.h5 import save_network
-
     api.check_output_path(output, "--output")
     nir_given = any(v is not None for v in (dt, discretization, reset, reset_at, cuba_update)) or conventions != "nir"
     netx_given = layers is not None or reset_interval or reset_offset
@@ -438,17 +434,13 @@ def import_(
         for note in network.metadata["netx_import"]["notes"]:
             err.print(f"note: {note}")
     elif source.suffix == ".nir":
-        from .formats.nir import ImportOptions, import_nir
-
-        options = ImportOptions(dt, conventions, discretization, reset, reset_at, cuba_update)
-        network, notes = import_nir(source, options)
+        network, notes = api.import_nir(source, dt=dt, conventions=conventions, discretization=discretization,
+                                        reset=reset, reset_at=reset_at, cuba_update=cuba_update)
         for note in notes:
             err.print(f"note: {note}", markup=False, highlight=False)
     else:
-        from .formats.manifest import import_manifest
-
-        network = import_manifest(source, tensors)
-    save_network(network, output)
+        network = api.import_manifest(source, tensors)
+    api.save_model(network, output)
     err.print(f"wrote {output}: {network.name}, {network.n_neurons} neurons, {len(network.projections)} projections")
     return 0
 
@@ -463,15 +455,12 @@ def export(
     """Write a model as a NIR graph (warning of what other readers lose), or in a Loihi profile's
     integers as a lava-dl netx file (or the design rules it breaks)."""
     from . import audit as hwapi
-    from .hardware.mapping import DesignRuleError
 
     network = load_model(weights)
     if output.suffix == ".nir":
         if profile is not None or as_json:
             raise EvsimError("--profile and --json apply to netx files (.net) only")
-        from .formats.nir import export_nir
-
-        for warning in export_nir(network, output):
+        for warning in api.export_nir(network, output):
             err.print(f"warning: {warning}", markup=False, highlight=False)
         err.print(f"wrote {output}")
         return 0
@@ -479,7 +468,7 @@ def export(
         raise EvsimError(f"--output: write a NIR file (.nir) or a netx file (.net), got '{output}'")
     try:
         summary = hwapi.export_netx(network, profile or "loihi2", output)
-    except DesignRuleError as exc:
+    except hwapi.DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
     if as_json:
         emit_json(summary)
@@ -718,7 +707,6 @@ def print_hardware(hw: dict[str, Any], title: str) -> None:
 def run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale=None, record=None,
                      csv_path=None, predictions_path=None) -> int:
     from . import audit as hwapi
-    from .hardware.mapping import DesignRuleError
 
     prof = hwapi.as_profile(profile)
     try:
@@ -729,7 +717,7 @@ def run_with_profile(network, dataset, task, profile, engine, init, seed, limit,
         else:
             with progress_bar(label, n_selected(dataset, offset, limit)) as advance:
                 report, hw = hwapi.run_profile(network, dataset, prof, engine, init, seed, offset, limit, batch_size, progress=advance, record=record)
-    except DesignRuleError as exc:
+    except hwapi.DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
     if record is not None:
         err.print(f"wrote {report.samples} sample traces to {record}")
@@ -765,7 +753,6 @@ def audit(
 ):
     """Float and hardware side by side: accuracy, agreement, counts, energy, cores, violations, overflows."""
     from . import audit as hwapi
-    from .hardware.mapping import DesignRuleError
 
     api.check_output_path(csv_path, "--csv")
     api.check_output_path(predictions_path, "--predictions")
@@ -791,7 +778,7 @@ def audit(
                 report = hwapi.audit(
                     network, dataset, prof, engine, offset, limit, batch_size, advance, fanin_prune, fanout_prune, ignore_violations, record
                 )
-    except DesignRuleError as exc:
+    except hwapi.DesignRuleError as exc:
         return _design_rule_exit(exc, as_json)
     if record is not None:
         err.print(f"wrote {report.samples} sample traces (hardware side) to {record}")
