@@ -24,31 +24,19 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, batch_ranges
+from .base import Batch, DenseSamples, TaskOption, TaskSpec, batch_ranges
 
 CHECK_CHUNK = 1 << 22  # values checked for NaN/inf at a time, so a large .npy is never read whole
 
 
 @dataclass
-class ArrayDataset:
+class ArrayDataset(DenseSamples):
     x: np.ndarray  # (samples, steps, channels), possibly memory-mapped
     y: np.ndarray | None
     source: str
     n_classes: int | None
     name: str = "array"
     info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_samples(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def n_steps(self) -> int:
-        return self.x.shape[1]
-
-    @property
-    def n_channels(self) -> int:
-        return self.x.shape[2]
 
     @property
     def per_step_labels(self) -> bool:

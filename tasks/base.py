@@ -37,6 +37,22 @@ class Dataset(Protocol):
     def batches(self, batch_size: int, offset: int = 0, limit: int | None = None) -> Iterator[Batch]: ...
 
 
+class DenseSamples:
+    """The shape properties of a dataset held in memory as one (samples, steps, channels) array `x`."""
+
+    @property
+    def n_samples(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def n_steps(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def n_channels(self) -> int:
+        return self.x.shape[2]
+
+
 @dataclass
 class TaskOption:
     name: str

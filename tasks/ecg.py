@@ -26,7 +26,7 @@ import numpy as np
 from evsim.errors import EvsimError
 from evsim.events import EventBatch
 
-from .base import Batch, TaskOption, TaskSpec, find_file, batch_ranges
+from .base import Batch, DenseSamples, TaskOption, TaskSpec, batch_ranges, find_file
 
 CLASSES = ("P", "PQ", "QR", "RS", "ST", "TP")
 STEP_SECONDS = 0.004  # QTDB at 250 Hz: one step per sample
@@ -55,7 +55,7 @@ def load_qtdb_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class EcgDataset:
+class EcgDataset(DenseSamples):
     x: np.ndarray
     y: np.ndarray
     source: str
@@ -63,18 +63,6 @@ class EcgDataset:
     per_step_labels: bool = True
     n_classes: int | None = len(CLASSES)  # None: no labels (encoded without annotations), not scored
     info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_samples(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def n_steps(self) -> int:
-        return self.x.shape[1]
-
-    @property
-    def n_channels(self) -> int:
-        return self.x.shape[2]
 
     def batches(self, batch_size: int, offset: int = 0, limit: int | None = None) -> Iterator[Batch]:
         for start, stop in batch_ranges(self.n_samples, batch_size, offset, limit):
