@@ -16,6 +16,7 @@ import numpy as np
 
 from . import neurobench, traces
 from .engines import event, reference
+from .engines.record import float_dtype
 from .engines.fixed import OVERFLOW_KINDS
 from .engines.result import SimResult
 from .errors import EvsimError
@@ -90,14 +91,19 @@ def simulate(
     seed: int = 0,
     record: bool = False,
     prepared: event.Prepared | None = None,
+    precision: str = "float64",
 ) -> SimResult:
-    """One batch through one engine.  With `record`, full spike and membrane trains are kept."""
+    """One batch through one engine.  With `record`, full spike and membrane trains are kept.
+    `precision`: float64, or float32 (weights and state; `prepared`, if given, must match)."""
     state = initial_state(network, sample_ids, init, seed)
     if engine == "event":
-        return event.simulate(prepared or network, inputs, state, record_spikes=record, record_mem=record)
+        net = prepared if prepared is not None else event.prepare(network, precision)
+        if net.w.dtype != float_dtype(precision):
+            raise EvsimError(f"the prepared network is {net.w.dtype}, the run asks for {precision}")
+        return event.simulate(net, inputs, state, record_spikes=record, record_mem=record)
     if engine == "reference":
         # The reference derives its operation counts from its spike trains, so it always keeps them.
-        return reference.simulate(network, inputs.to_dense(), state, record_spikes=True, record_mem=record)
+        return reference.simulate(network, inputs.to_dense(), state, record_spikes=True, record_mem=record, precision=precision)
     raise EvsimError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
 
 
@@ -162,6 +168,7 @@ class RunReport:
     firing_rate: dict[str, float]  # spikes per neuron per step
     sops_per_sample: dict[str, Any]
     neurobench: dict[str, Any] = field(default_factory=dict)  # NeuroBench's metrics (evsim/neurobench.py)
+    precision: str = "float64"  # of the float engines' weights and state
     task_info: dict[str, Any] = field(default_factory=dict)
     counts_total: dict[str, list[int]] = field(default_factory=dict)
     ended_early: str | None = None  # set when --limit asked for more samples than the data hold
@@ -345,20 +352,26 @@ def run(
     progress: Progress | None = None,
     storage: neurobench.Storage | None = None,
     record: str | Path | None = None,
+    precision: str = "float64",
 ) -> RunReport:
     """Simulate a data set (or a slice) and score it by the model's readout rule.
 
-    `storage` is how the run holds its parameters, for NeuroBench's footprint (default float64);
-    `record`: a directory that receives each sample's spikes and states (evsim.traces).
+    `storage` is how the run holds its parameters, for NeuroBench's footprint (default: floats
+    of the run's precision); `record`: a directory that receives each sample's spikes and
+    states (evsim.traces); `precision`: float64 or float32 (weights and state of the float engines).
     """
     check_fit(network, dataset)
     check_engine(engine)
+    float_dtype(precision)
     record_dir = traces.prepare_directory(record) if record is not None else None
-    prepared = event.prepare(network) if engine == "event" else None
+    prepared = event.prepare(network, precision) if engine == "event" else None
+    storage = storage or neurobench.float_storage(network, 32 if precision == "float32" else 64)
     start = time.perf_counter()
-    tally = run_samples(network, dataset, engine, init, seed, offset, limit, batch_size, prepared, progress, storage, record_dir)
+    tally = run_samples(network, dataset, engine, init, seed, offset, limit, batch_size, prepared, progress, storage,
+                        record_dir, precision)
     report = run_report(network, dataset, engine, init, seed, tally, time.perf_counter() - start)
     report.ended_early = ended_early(dataset, offset, limit)
+    report.precision = precision
     return report
 
 
@@ -380,6 +393,7 @@ def run_samples(
     progress: Progress | None = None,
     storage: neurobench.Storage | None = None,
     record: Path | None = None,
+    precision: str = "float64",
 ) -> Tally:
     """The tally of `run` over `limit` samples from `offset`: the whole run, or one chunk of it.
 
@@ -387,7 +401,8 @@ def run_samples(
     tally = Tally(network, init, seed, storage)
     score = dataset.n_classes is not None
     for batch in dataset.batches(fit_batch_size(network, dataset, engine, batch_size), offset, limit):
-        result = simulate(network, batch.inputs, batch.sample_ids, engine, init, seed, record=record is not None, prepared=prepared)
+        result = simulate(network, batch.inputs, batch.sample_ids, engine, init, seed, record=record is not None, prepared=prepared,
+                          precision=precision)
         if record is not None:
             traces.write_batch(record, network, result, batch.sample_ids)
         tally.add(result, batch, score)
@@ -411,6 +426,7 @@ class GoldenCheck:
 @dataclass
 class CrosscheckReport:
     model: str
+    precision: str
     task: str | None
     init: str
     seed: int
@@ -479,11 +495,13 @@ def crosscheck(
     limit: int | None = None,
     batch_size: int = 16,
     progress: Progress | None = None,
+    precision: str = "float64",
 ) -> CrosscheckReport:
     """Both engines on the same inputs and initial state, plus the file's golden records.
 
     Passes when every spike train and every prediction agree, the operation counts agree, and
-    every golden record is reproduced within its tolerance.
+    every golden record is reproduced within its tolerance.  Both engines run in `precision`;
+    the golden records are checked in float64.
     """
     golden = check_golden(network)
     if dataset is None and not golden:
@@ -493,10 +511,10 @@ def crosscheck(
     n = 0
     if dataset is not None:
         check_fit(network, dataset)
-        prepared = event.prepare(network)
+        prepared = event.prepare(network, precision)
         for batch in dataset.batches(batch_size, offset, limit):
-            ev = simulate(network, batch.inputs, batch.sample_ids, "event", init, seed, record=True, prepared=prepared)
-            ref = simulate(network, batch.inputs, batch.sample_ids, "reference", init, seed, record=True)
+            ev = simulate(network, batch.inputs, batch.sample_ids, "event", init, seed, record=True, prepared=prepared, precision=precision)
+            ref = simulate(network, batch.inputs, batch.sample_ids, "reference", init, seed, record=True, precision=precision)
             cmp = _compare(network, ev, ref)
             for key in ("agree", "total", "identical", "pred_agree"):
                 totals[key] += cmp[key]
@@ -521,6 +539,7 @@ def crosscheck(
     flat = lambda s: {k: v for k, v in s.items() if not isinstance(v, dict)}  # noqa: E731
     return CrosscheckReport(
         model=network.name,
+        precision=precision,
         task=dataset.name if dataset is not None else None,
         init=init,
         seed=seed,

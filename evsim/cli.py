@@ -304,6 +304,7 @@ def run(
     record: Optional[Path] = typer.Option(None, "--record", help=RECORD_HELP),
     nir_dt: Optional[float] = NIR_DT,
     nir_conventions: str = NIR_CONVENTIONS,
+    precision: str = typer.Option("float64", "--precision", help="float64 | float32: weights and state of the float engines"),
 ):
     """Run a model on a task: accuracy, spikes and exact operation counts."""
     api.check_output_path(csv_path, "--csv")
@@ -316,13 +317,18 @@ def run(
     if record is not None:
         traces.prepare_directory(record)  # before the progress bar: an error prints alone
     if profile is not None:
+        if precision != "float64":
+            raise EvsimError("--precision applies to runs without --profile (a profile sets its own arithmetic)")
         return run_with_profile(network, dataset, task, profile, engine, init, seed, limit, offset, batch_size, as_json, scale, record,
                                 csv_path, predictions_path)
     if scale:
+        if precision != "float64":
+            raise EvsimError("--precision float32 runs on this machine only (not with --cluster/--workers)")
         report = scale(f"{network.name} on {task}", "run", engine, init, seed, offset, limit, batch_size)
     else:
         with progress_bar(f"{network.name} on {task}", n_selected(dataset, offset, limit)) as advance:
-            report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance, record=record)
+            report = api.run(network, dataset, engine, init, seed, offset, limit, batch_size, progress=advance, record=record,
+                             precision=precision)
     if record is not None:
         err.print(f"wrote {report.samples} sample traces to {record}")
     finish_run(report, None, as_json, csv_path, predictions_path, network.readout.from_step)
@@ -367,7 +373,7 @@ def report_rows(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def print_run(report: api.RunReport) -> None:
-    t = Table(title=f"{report.model} on {report.task} ({report.engine} engine, init {report.init})", show_header=False)
+    t = Table(title=f"{report.model} on {report.task} ({report.engine} engine, {report.precision}, init {report.init})", show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
     t.add_row("data", report.source)
@@ -574,6 +580,7 @@ def crosscheck(
     readout_from: Optional[int] = typer.Option(None, "--readout-from", help=READOUT_FROM_HELP),
     nir_dt: Optional[float] = NIR_DT,
     nir_conventions: str = NIR_CONVENTIONS,
+    precision: str = typer.Option("float64", "--precision", help="float64 | float32: weights and state of the float engines"),
 ):
     """Both engines (and the golden records) on the same inputs; exit 1 on any disagreement."""
     network = api.with_readout(load_model(weights, nir_dt, nir_conventions), readout, readout_from)
@@ -582,11 +589,11 @@ def crosscheck(
     if dataset is not None:
         api.check_fit(network, dataset)
     with progress_bar(f"crosscheck {network.name}", total, enabled=dataset is not None) as advance:
-        report = api.crosscheck(network, dataset, init, seed, offset, limit, progress=advance)
+        report = api.crosscheck(network, dataset, init, seed, offset, limit, progress=advance, precision=precision)
     if as_json:
         emit_json(report.to_dict())
     else:
-        t = Table(title=f"crosscheck {report.model}" + (f" on {report.task}" if report.task else ""), show_header=False)
+        t = Table(title=f"crosscheck {report.model} ({report.precision})" + (f" on {report.task}" if report.task else ""), show_header=False)
         t.add_column(style="bold")
         t.add_column(justify="right")
         if report.samples:
@@ -603,6 +610,79 @@ def crosscheck(
         t.add_row("result", "[green]PASS[/]" if report.passed else "[red]FAIL[/]")
         show(t)
     return 0 if report.passed else 1
+
+
+@app.command(context_settings=TASK_ARGS, epilog="Examples: evsim stream --task ecg --limit 20  |  evsim stream -w shd_nmi2021 --task random --n 8")
+def stream(
+    ctx: typer.Context,
+    weights: Optional[str] = typer.Option(api.DEFAULT_MODEL, "--weights", "-w", help=WEIGHTS_HELP),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="task whose samples are fed step by step; task options follow"),
+    events: Optional[Path] = typer.Option(None, "--events", help="read events instead: a file of 'step channel [value]' lines ('-' for stdin; '---' ends a sample)"),
+    steps: Optional[int] = typer.Option(None, "--steps", help="with --events: steps per sample (default: up to the last event)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="data directory (default: $EVSIM_DATA_DIR, else the task's shipped data)"),
+    profile: str = typer.Option("cmos45-fp32", "--profile", help="float hardware profile that prices each step's operations"),
+    init: str = typer.Option("zeros", "--init", help="initial state: zeros | paper"),
+    seed: int = typer.Option(0, "--seed"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="stream at most K samples of the task"),
+    offset: int = typer.Option(0, "--offset"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    precision: str = typer.Option("float64", "--precision", help="float64 | float32: weights and state of the event engine"),
+):
+    """Feed samples one step at a time, as a device receives them: latency and energy per step."""
+    from . import stream as streaming
+
+    network = load_model(weights)
+    if (task is None) == (events is None):
+        raise EvsimError("stream: give either --task T or --events FILE ('-' for stdin)")
+    if steps is not None and steps <= 0:
+        raise EvsimError(f"--steps must be positive, got {steps}")
+    if task is not None:
+        if steps is not None:
+            raise EvsimError("--steps applies to --events only (a task sets its own length)")
+        dataset = open_dataset(task, data, ctx)
+        api.check_fit(network, dataset)
+        samples = streaming.task_samples(dataset, offset, limit)
+        total, source, score = n_selected(dataset, offset, limit), dataset.source, dataset.n_classes is not None
+        report = _stream_with_bar(streaming, network, samples, profile, init, seed, source, score, total, precision)
+    else:
+        if ctx.args:
+            raise EvsimError(f"unexpected argument '{ctx.args[0]}' (task options need --task)")
+        if str(events) == "-":
+            samples = streaming.read_events(sys.stdin, network.n_inputs, steps)
+            report = streaming.stream(network, samples, profile, init, seed, "stdin", precision=precision)
+        else:
+            if not events.is_file():
+                raise EvsimError(f"--events: {events} is not a file")
+            with open(events) as f:
+                samples = streaming.read_events(f, network.n_inputs, steps, where=str(events))
+                report = streaming.stream(network, samples, profile, init, seed, str(events), precision=precision)
+    if as_json:
+        emit_json(report.to_dict())
+        return 0
+    t = Table(title=f"stream {report.model} ({report.source})", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("samples", f"{report.samples} ({report.steps} steps)")
+    lat = report.latency_us
+    t.add_row("latency per step", f"median {lat['median']:.1f} µs, p99 {lat['p99']:.1f} µs, max {lat['max']:.1f} µs")
+    t.add_row("steps/s (whole loop)", f"{report.steps_per_s:,.0f}")
+    if report.energy_per_step_j is not None:
+        e = report.energy_per_step_j
+        t.add_row(f"energy per step ({report.profile})", f"mean {_joules(e['mean'])}, median {_joules(e['median'])}, p99 {_joules(e['p99'])}")
+        t.add_row("energy per sample", _joules(report.energy_per_sample_j))
+    if report.accuracy is not None:
+        t.add_row("accuracy", fmt(report.accuracy, pct=True))
+    elif report.samples <= 20 and not isinstance(report.predictions[0], list):
+        t.add_row("predictions", " ".join(str(p) for p in report.predictions))
+    out.print(t)
+    for note in report.notes:
+        err.print(f"note: {note}")
+    return 0
+
+
+def _stream_with_bar(streaming, network, samples, profile, init, seed, source, score, total, precision):
+    with progress_bar(f"stream {network.name}", total) as advance:
+        return streaming.stream(network, samples, profile, init, seed, source, score, on_sample=advance, precision=precision)
 
 
 @app.command(epilog="Example: evsim tasks --json")

@@ -45,7 +45,8 @@ def simulate(
     n, steps = events.n_samples, events.n_steps
     n_neurons = int(net.layer_off[-1])
     n_proj, n_layers = len(net.p_src), len(net.layer_code)
-    flat = lambda key: np.ascontiguousarray(np.concatenate([getattr(s, key) for s in state], axis=1))  # noqa: E731
+    dtype = net.w.dtype  # float32 records keep their state in float32 too
+    flat = lambda key: np.ascontiguousarray(np.concatenate([getattr(s, key) for s in state], axis=1), dtype=dtype)  # noqa: E731
     start = kernels.StartState(v=flat("mem"), i=flat("syn"), a=flat("b"), s=flat("spike"))
     if start.v.shape != (n, n_neurons):
         raise EvsimError(f"initial state has shape {start.v.shape}, expected ({n}, {n_neurons})")
@@ -58,7 +59,8 @@ def simulate(
         trace, counts.events, counts.ac, counts.ac_structural, counts.mac, counts.spikes, counts.neuron_updates,
         np.zeros(rec_shape, dtype=np.uint8), np.zeros(rec_shape), np.zeros(rec_shape),
     )  # fmt: skip
-    kernels.run_batch(net, kernels.Events(events.step_ptr, events.channel, events.value), start, out, record)
+    run = kernels.run_serial if n == 1 else kernels.run_batch
+    run(net, kernels.Events(events.step_ptr, events.channel, np.asarray(events.value, dtype=dtype)), start, out, record)
     currents = None
     if record_mem:
         currents = [rec if has else None for rec, has in zip(split_layers(out.i_rec, net.layer_off), net.layer_current)]

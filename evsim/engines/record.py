@@ -22,11 +22,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import neurons
+from ..errors import EvsimError
 from ..model import INPUT, Network
 
 
 class NetworkRecord(NamedTuple):
-    """The float64 network, built by `prepare`."""
+    """The float network, built by `prepare`: float64, or float32 (weights, biases and
+    coefficients; the engines then keep their state and sum currents in float32 too)."""
 
     n_inputs: int
     layer_off: np.ndarray  # (layers + 1,) int64
@@ -35,6 +37,7 @@ class NetworkRecord(NamedTuple):
     layer_spiking: np.ndarray  # (layers,) bool
     layer_current: np.ndarray  # (layers,) bool: has a synaptic current state
     coef: np.ndarray  # (neurons, N_COEF) float64
+    coef_t: np.ndarray  # (N_COEF, neurons): the same, one contiguous row per column (for the event kernel's loops)
     bias: np.ndarray  # (neurons,) float64
     readout_layer: int
     readout_spike: bool
@@ -149,13 +152,25 @@ def summed_bias(network: Network, layer) -> np.ndarray:
     return bias
 
 
-def prepare(network: Network) -> NetworkRecord:
-    """The float64 record both float engines run."""
+PRECISIONS = {"float64": np.float64, "float32": np.float32}
+
+
+def float_dtype(precision: str):
+    if precision not in PRECISIONS:
+        raise EvsimError(f"unknown precision '{precision}' (choose from {', '.join(PRECISIONS)})")
+    return PRECISIONS[precision]
+
+
+def prepare(network: Network, precision: str = "float64") -> NetworkRecord:
+    """The record both float engines run, its weights, biases and coefficients in `precision`
+    (computed in float64, then rounded once)."""
+    dtype = float_dtype(precision)
     base = _layers(network)
     syn = _synapses([p.weight for p in network.projections], list(base["p_tgt"]), len(network.layers), np.float64)
-    coef = np.ascontiguousarray(np.concatenate([layer.coefficients(network.dt, network.discretization) for layer in network.layers]))
-    bias = np.ascontiguousarray(np.concatenate([summed_bias(network, layer) for layer in network.layers]))
-    return NetworkRecord(coef=coef, bias=bias, **base, **syn)
+    syn["w"] = syn["w"].astype(dtype)
+    coef = np.concatenate([layer.coefficients(network.dt, network.discretization) for layer in network.layers]).astype(dtype)
+    bias = np.concatenate([summed_bias(network, layer) for layer in network.layers]).astype(dtype)
+    return NetworkRecord(coef=coef, coef_t=np.ascontiguousarray(coef.T), bias=bias, **base, **syn)
 
 
 def fixed_record(network: Network, coef: np.ndarray, bias: np.ndarray, a0: np.ndarray, unit: np.ndarray,

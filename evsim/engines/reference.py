@@ -22,27 +22,38 @@ def simulate(
     state: list[State],
     record_spikes: bool = False,
     record_mem: bool = False,
+    precision: str = "float64",
 ) -> SimResult:
     """Run a batch.  x: dense input (samples, steps, n_inputs); state: from model.initial_state.
 
     Each layer is updated by its type's step (evsim/neurons) on whole arrays, with the
     coefficients of the same compiled record the event engine runs.
+
+    precision "float32": inputs, weights, biases, coefficients and state are float32, each
+    neuron's input current is summed in float32 and each step computed in float64 from the
+    float32 values and rounded once when stored (as the event kernel does).  A float32 sum
+    depends on its order, so the current is summed in the event engine's order: bias, then
+    projection by projection, source by source (a matrix product sums in an order of its own).
     """
-    x = np.asarray(x, dtype=np.float64)
+    rec = prepare(network, precision)
+    dtype = rec.w.dtype
+    f64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+    x = np.asarray(x, dtype=dtype)
     if x.ndim != 3 or x.shape[2] != network.n_inputs:
         raise EvsimError(f"input has shape {x.shape}, expected (samples, steps, {network.n_inputs})")
     n, steps, _ = x.shape
     layers = network.layers
-    rec = prepare(network)
     sl = [slice(int(lo), int(hi)) for lo, hi in zip(rec.layer_off[:-1], rec.layer_off[1:])]
     incoming = [network.incoming(layer.name) for layer in layers]
     index = {layer.name: i for i, layer in enumerate(layers)}
-    v = [s.mem.copy() for s in state]
-    syn = [s.syn.copy() for s in state]
-    adp = [s.b.copy() for s in state]
-    s_prev = [s.spike.copy() for s in state]  # spikes of the previous step (step -1: initial)
+    v = [s.mem.astype(dtype) for s in state]
+    syn = [s.syn.astype(dtype) for s in state]
+    adp = [s.b.astype(dtype) for s in state]
+    s_prev = [s.spike.astype(dtype) for s in state]  # spikes of the previous step (step -1: initial)
     # history[l][t] = spikes of layer l emitted at step t; the initial spike is step -1.
-    history = [{-1: s.spike.copy()} for s in state]
+    history = [{-1: s.spike.astype(dtype)} for s in state]
+    weights = [p.weight.astype(dtype) for p in network.projections]
+    position = {id(p): k for k, p in enumerate(network.projections)}
     spikes_rec = [np.zeros((n, steps, layer.size), dtype=np.uint8) for layer in layers] if record_spikes else None
     mem_rec = [np.zeros((n, steps, layer.size)) for layer in layers] if record_mem else None
     syn_rec = [np.zeros((n, steps, layer.size)) if layer.has_current else None for layer in layers] if record_mem else None
@@ -64,13 +75,12 @@ def simulate(
                     src = history[index[p.source]].get(ts)
                     if src is None:
                         continue
-                current += src @ p.weight.T
+                accumulate(current, src, weights[position[id(p)]])
             if network.reset_interval and (t + 1) % network.reset_interval == phases[li]:
                 v[li], syn[li] = np.zeros_like(v[li]), np.zeros_like(syn[li])  # a periodic restart
-            coef = tuple(rec.coef[sl[li]].T)  # coef[k]: column k, one value per neuron
-            v[li], syn[li], adp[li], s_prev[li] = layer.type.step(
-                coef, rec.layer_opts[li], v[li], syn[li], adp[li], s_prev[li], current
-            )
+            coef = tuple(f64(rec.coef[sl[li]].T))  # coef[k]: column k, one value per neuron
+            new = layer.type.step(coef, rec.layer_opts[li], f64(v[li]), f64(syn[li]), f64(adp[li]), f64(s_prev[li]), f64(current))
+            v[li], syn[li], adp[li], s_prev[li] = (np.asarray(a, dtype=dtype) for a in new)
             if layer.spiking:
                 history[li][t] = s_prev[li]
                 history[li].pop(t - max_delay - 1, None)
@@ -87,6 +97,18 @@ def simulate(
     if spikes_rec is not None:
         counts = count_from_spikes(network, x, spikes_rec, [s.spike for s in state])
     return SimResult(trace=trace, counts=counts, spikes=spikes_rec, mem=mem_rec, syn=syn_rec)
+
+
+def accumulate(current: np.ndarray, src: np.ndarray, weight: np.ndarray) -> None:
+    """current += src @ weight.T: a matrix product in float64; in float32, source by source in
+    index order (sources silent in every sample add nothing and are skipped), the order the
+    event engine adds rows in."""
+    if current.dtype == np.float64:
+        current += src @ weight.T
+        return
+    rows = weight.T
+    for j in np.flatnonzero(np.any(src != 0, axis=0)):
+        current += src[:, j, None] * rows[j]
 
 
 def count_from_spikes(
