@@ -1,63 +1,95 @@
-"""Engine speed, side by side in one process: event-driven (Numba) vs reference (NumPy/BLAS).
+"""Engine speed, side by side in one process: event-driven (Numba) vs reference (NumPy/BLAS),
+and the event engine against the machine's row-add roofline (bench/roofline.py).
 
     python bench/engines.py [--samples N] [--repeat R] [--json]
 
 For each paper model (ecg_icons2020 on the QTDB test set when EVSIM_DATA_DIR has it, else on
 random 4-channel input; shd_nmi2021 and ssc_nmi2021 on random binary input, 5 % density,
 250 steps) both engines run the same batches on the same cores, after a warm-up that compiles
-the kernels.  Printed: samples/s, delivered events/s (event engine) and the speed ratio.
-Quote the ratios; absolute times depend on the machine and its load.
+the kernels.  Each repetition times the event engine (float64 and float32, `--precision`),
+the reference and the roofline in both precisions one after the other, so that all see about
+the same machine; the best of `repeat` counts.  Printed: samples/s and the speed ratio; the
+event engine's delivered accumulates (row elements added) per second per core, and that as a
+fraction of the roofline of its precision per core (both cores busy), by wall time and by this
+process's CPU time.
+Quote the ratios; absolute figures depend on the machine and its load (printed).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
-import time
-from pathlib import Path
 
+# Idle OpenMP threads (Numba's and torch's) sleep instead of spinning: on a machine shared with
+# other jobs, spinning threads of one library starve the other's (measured: PyTorch at batch 64
+# 35x slower, evsim one sample per call 9x slower when both spin).  Set before either starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from evsim import api
-from evsim.engines import event
-from evsim.formats.manifest import import_manifest
-from evsim.tasks import open_task
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import roofline  # noqa: E402
+
+from evsim import api  # noqa: E402
+from evsim.engines import event  # noqa: E402
+from evsim.formats.manifest import import_manifest  # noqa: E402
+from evsim.tasks import open_task  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+PRECISIONS = ("float64", "float32")
 
 
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads) of one call."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def measure(network, dataset, n: int, repeat: int, batch_event: int, batch_ref: int) -> dict:
-    prepared = event.prepare(network)
     batches_e = list(dataset.batches(batch_event, 0, n))
     batches_r = list(dataset.batches(batch_ref, 0, n))
     n = sum(len(b.sample_ids) for b in batches_e)
-    run_e = lambda: [api.simulate(network, b.inputs, b.sample_ids, "event", prepared=prepared) for b in batches_e]  # noqa: E731
+    runs, replay, delivered = {}, {}, {}
+    for precision in PRECISIONS:
+        prepared = event.prepare(network, precision)
+        runs[precision] = lambda prepared=prepared, precision=precision: [  # noqa: E731
+            api.simulate(network, b.inputs, b.sample_ids, "event", prepared=prepared, precision=precision) for b in batches_e]
+        results = runs[precision]()  # warm-up: JIT compile (cached on disk after the first run)
+        first = batches_e[0]
+        recorded = api.simulate(network, first.inputs, first.sample_ids, "event", record=True, prepared=prepared, precision=precision)
+        replay[precision] = roofline.replay_rows(network, first.inputs, recorded.spikes, min(2, len(first.sample_ids)))
+        delivered[precision] = roofline.delivered_accumulates(network, sum(r.counts.events.sum(axis=0) for r in results))
     run_r = lambda: [api.simulate(network, b.inputs, b.sample_ids, "reference") for b in batches_r]  # noqa: E731
-    results = run_e()  # warm-up: JIT compile (cached on disk after the first run)
     run_r()
-    events = int(sum(r.counts.events.sum() for r in results))
-    synaptic = int(sum((r.counts.ac + r.counts.mac).sum() for r in results))
-    t_e, t_r = best_of(run_e, repeat), best_of(run_r, repeat)
-    return {
-        "model": network.name,
-        "input": dataset.source,
-        "samples": n,
-        "event_samples_per_s": n / t_e,
-        "reference_samples_per_s": n / t_r,
-        "event_delivered_events_per_s": events / t_e,
-        "event_synaptic_ops_per_s": synaptic / t_e,
-        "speedup_event_over_reference": t_r / t_e,
-    }
+    best = {p: {"wall": float("inf"), "cpu": float("inf")} for p in PRECISIONS}
+    roof = {p: [] for p in PRECISIONS}
+    t_r = float("inf")
+    for _ in range(repeat):  # each repetition: both engines, the reference and both roofs, back to back
+        for precision in PRECISIONS:
+            wall, cpu = timed(runs[precision])
+            best[precision] = {"wall": min(best[precision]["wall"], wall), "cpu": min(best[precision]["cpu"], cpu)}
+        t_r = min(t_r, timed(run_r)[0])
+        for precision in PRECISIONS:
+            roof[precision].append(roofline.row_add_rate(network, np.dtype(precision), replay[precision]))
+    threads = roof["float64"][0]["threads"]
+    row = {"model": network.name, "input": dataset.source, "samples": n, "reference_samples_per_s": n / t_r}
+    for precision in PRECISIONS:
+        top = {m: max(r[m] for r in roof[precision]) for m in ("per_core_wall", "per_core_cpu")}
+        wall, cpu = best[precision]["wall"], best[precision]["cpu"]
+        row[precision] = {
+            "event_samples_per_s": n / wall,
+            "speedup_over_float64_reference": t_r / wall,
+            "accumulates_per_s_per_core": delivered[precision] / wall / threads,
+            "accumulates_per_cpu_s": delivered[precision] / cpu,
+            "roofline_per_core": top,
+            "fraction_of_roofline": delivered[precision] / wall / threads / top["per_core_wall"],
+            "fraction_of_roofline_cpu": delivered[precision] / cpu / top["per_core_cpu"],
+        }
+    return row
 
 
 def main() -> int:
@@ -72,6 +104,7 @@ def main() -> int:
         print(f"bench: paper models not found at {models} (set EVSIM_PAPER_MODELS)", file=sys.stderr)
         return 2
     rows = []
+    load_before = roofline.load_average()
     for name in ("ecg_icons2020", "shd_nmi2021", "ssc_nmi2021"):
         net = import_manifest(models / f"{name}.json")
         if name.startswith("ecg") and (data / "qtdb" / "QTDB_test.mat").is_file():
@@ -88,17 +121,28 @@ def main() -> int:
         blas = [(i.get("internal_api"), i.get("num_threads"), i.get("architecture")) for i in threadpool_info()]
     except ImportError:
         blas = "unknown (pip install threadpoolctl)"
-    env = {"numba_threads": numba.get_num_threads(), "blas": blas, "cpus": os.cpu_count()}
+    env = {"numba_threads": numba.get_num_threads(), "blas": blas, "cpus": os.cpu_count(),
+           "load_before": load_before, "load_after": roofline.load_average()}
     if args.json:
         print(json.dumps({"environment": env, "results": rows}, indent=2))
         return 0
     print(f"cores {env['cpus']}, numba threads {env['numba_threads']}, BLAS {env['blas']}")
-    head = f"{'model':<15} {'samples':>7} {'event samp/s':>13} {'ref samp/s':>11} {'events/s':>12} {'syn.ops/s':>12} {'event/ref':>9}"
+    print(f"load average before {env['load_before']}; after {env['load_after']}")
+    head = (f"{'model':<15} {'samples':>7} {'ref samp/s':>10} {'f64 samp/s':>10} {'/ref':>6} {'acc/s/core':>10} "
+            f"{'of roof':>7} {'(cpu)':>6} {'f32 samp/s':>10} {'/ref':>6} {'of roof':>7} {'(cpu)':>6}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['model']:<15} {r['samples']:>7} {r['event_samples_per_s']:>13.1f} {r['reference_samples_per_s']:>11.1f} "
-              f"{r['event_delivered_events_per_s']:>12.3g} {r['event_synaptic_ops_per_s']:>12.3g} {r['speedup_event_over_reference']:>8.2f}x")
+        a, b = r["float64"], r["float32"]
+        print(f"{r['model']:<15} {r['samples']:>7} {r['reference_samples_per_s']:>10.1f} {a['event_samples_per_s']:>10.1f} "
+              f"{a['speedup_over_float64_reference']:>5.1f}x {a['accumulates_per_s_per_core']:>10.3g} "
+              f"{100 * a['fraction_of_roofline']:>6.0f}% {100 * a['fraction_of_roofline_cpu']:>5.0f}% "
+              f"{b['event_samples_per_s']:>10.1f} {b['speedup_over_float64_reference']:>5.1f}x "
+              f"{100 * b['fraction_of_roofline']:>6.0f}% {100 * b['fraction_of_roofline_cpu']:>5.0f}%")
+    print("f64/f32 samp/s: the event engine in each precision; /ref: over the float64 reference.  acc/s/core: row")
+    print("elements the float64 event engine added per second per core (wall time, all threads busy).  of roof: that")
+    print("as a fraction of the roofline in the same precision (bench/roofline.py: the rows the engine added for two")
+    print("samples, in its order, added again and nothing else); (cpu): the same fraction by CPU time.")
     return 0
 
 
