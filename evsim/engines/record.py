@@ -36,9 +36,9 @@ class NetworkRecord(NamedTuple):
     layer_opts: np.ndarray  # (layers, N_OPT) int64
     layer_spiking: np.ndarray  # (layers,) bool
     layer_current: np.ndarray  # (layers,) bool: has a synaptic current state
-    coef: np.ndarray  # (neurons, N_COEF) float64
+    coef: np.ndarray  # (neurons, N_COEF), float64 or float32
     coef_t: np.ndarray  # (N_COEF, neurons): the same, one contiguous row per column (for the event kernel's loops)
-    bias: np.ndarray  # (neurons,) float64
+    bias: np.ndarray  # (neurons,) float64 or float32
     readout_layer: int
     readout_spike: bool
     p_src: np.ndarray  # (projections,) int64: source layer, -1 for the input
