@@ -57,36 +57,39 @@ def torch_or_none():
 
 
 class TorchLoop:
-    """The network as a PyTorch step loop: one matrix product per projection and step."""
+    """The network as a PyTorch step loop: one matrix product per projection and step, each
+    layer's update by its neuron type's own step function (evsim/neurons) applied to tensors."""
 
     def __init__(self, torch, network, dtype):
-        from evsim.model import coefficients
+        from evsim.engines.record import prepare
 
         self.torch, self.network, self.dtype = torch, network, dtype
         t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype)  # noqa: E731
+        rec = prepare(network)
         self.index = {layer.name: i for i, layer in enumerate(network.layers)}
-        self.coef = [{k: t(getattr(c, k)) for k in ("alpha", "gain", "rho", "one_minus_rho", "beta", "b_j0", "bias")}
-                     for c in (coefficients(network, layer) for layer in network.layers)]
+        bounds = list(zip(rec.layer_off[:-1], rec.layer_off[1:]))
+        self.coef = [tuple(t(col) for col in rec.coef[lo:hi].T) for lo, hi in bounds]
+        self.bias = [t(rec.bias[lo:hi]) for lo, hi in bounds]
+        self.opts = [tuple(int(o) for o in row) for row in rec.layer_opts]
         self.incoming = [[(p.source, p.delay, t(p.weight.T.copy())) for p in network.incoming(layer.name)]
                          for layer in network.layers]
         self.readout = self.index[network.readout.layer]
 
     def run(self, x):
-        """x: (samples, steps, inputs) tensor; returns the readout trace (samples, steps, size)."""
+        """x: (samples, steps, inputs) tensor, from the all-zero state; returns the readout trace
+        (samples, steps, size)."""
         torch, net = self.torch, self.network
         n, steps, _ = x.shape
         layers = net.layers
-        mem = [torch.zeros(n, layer.size, dtype=self.dtype) for layer in layers]
-        b = [c["b_j0"].expand(n, -1).clone() for c in self.coef]
-        s_prev = [torch.zeros(n, layer.size, dtype=self.dtype) for layer in layers]
-        history = [{-1: s_prev[li]} for li in range(len(layers))]
+        init = initial_state(net, np.arange(n), "zeros")
+        as_t = lambda a: torch.as_tensor(a, dtype=self.dtype)  # noqa: E731
+        v, i, a, s = ([as_t(getattr(st, k)) for st in init] for k in ("mem", "syn", "b", "spike"))
+        history = [{-1: s[li]} for li in range(len(layers))]
         trace = torch.empty(n, steps, layers[self.readout].size, dtype=self.dtype)
-        dt = net.dt
         with torch.no_grad():
             for t in range(steps):
                 for li, layer in enumerate(layers):
-                    c = self.coef[li]
-                    current = c["bias"].expand(n, -1).clone()
+                    current = self.bias[li].expand(n, -1).clone()
                     for source, delay, w_t in self.incoming[li]:
                         ts = t - delay
                         if source == "input":
@@ -97,19 +100,13 @@ class TorchLoop:
                             src = history[self.index[source]].get(ts)
                             if src is not None:
                                 current += src @ w_t
+                    v[li], i[li], a[li], s[li] = (
+                        out.to(self.dtype) for out in layer.type.step(self.coef[li], self.opts[li], v[li], i[li], a[li], s[li], current))
                     if layer.spiking:
-                        sp = s_prev[li]
-                        b[li] = c["rho"] * b[li] + c["one_minus_rho"] * sp
-                        threshold = c["b_j0"] + c["beta"] * b[li]
-                        mem[li] = c["alpha"] * mem[li] + c["gain"] * current - threshold * sp * dt
-                        s = (mem[li] - threshold > 0).to(self.dtype)
-                        s_prev[li] = s
-                        history[li][t] = s
+                        history[li][t] = s[li]
                         history[li].pop(t - net.max_delay - 1, None)
-                    else:
-                        mem[li] = c["alpha"] * mem[li] + c["gain"] * current
                     if li == self.readout:
-                        trace[:, t] = mem[li]
+                        trace[:, t] = v[li]
         return trace
 
 
@@ -122,7 +119,6 @@ def timed(fn) -> tuple[float, float]:
 
 def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:
     prepared = event.prepare(network)
-    rec = step.record(prepared)
     steps = dataset.n_steps
     batches = list(dataset.batches(api.default_batch_size(network, "event"), 0, n))
     batches_ref = list(dataset.batches(64, 0, n))
@@ -141,7 +137,7 @@ def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:
         for b in singles:
             st = step.start(prepared, zeros)
             for channel, value in streaming.steps_of(b.inputs, 0):
-                step.advance(rec, st, channel, value)
+                step.advance(prepared, st, channel, value)
 
     def run_reference():
         for b in batches_ref:
