@@ -56,9 +56,8 @@ def resized(network: Network, size: int, seed: int = 0) -> Network:
     layers = []
     for layer in network.layers:
         i = pick[layer.name]
-        take = lambda a: None if a is None else np.asarray(a)[i]  # noqa: E731
-        layers.append(Layer(layer.name, new_size[layer.name], layer.neuron, take(layer.tau_m), take(layer.tau_adp),
-                            take(layer.beta), take(layer.b_j0)))
+        params = {k: np.asarray(v)[i] for k, v in layer.params.items()}
+        layers.append(Layer(layer.name, new_size[layer.name], layer.neuron, params, dict(layer.options)))
     projections = []
     for p in network.projections:
         rows = pick[p.target]
