@@ -35,7 +35,6 @@ import roofline  # noqa: E402
 
 from evsim import api  # noqa: E402
 from evsim.engines import event  # noqa: E402
-from evsim.formats.manifest import import_manifest  # noqa: E402
 from evsim.tasks import open_task  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,17 +97,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    models = Path(os.environ.get("EVSIM_PAPER_MODELS", ROOT.parent / "shared" / "paper-models"))
-    data = Path(os.environ.get("EVSIM_DATA_DIR", ROOT.parent / "shared" / "data"))
-    if not models.is_dir():
-        print(f"bench: paper models not found at {models} (set EVSIM_PAPER_MODELS)", file=sys.stderr)
-        return 2
     rows = []
     load_before = roofline.load_average()
     for name in ("ecg_icons2020", "shd_nmi2021", "ssc_nmi2021"):
-        net = import_manifest(models / f"{name}.json")
-        if name.startswith("ecg") and (data / "qtdb" / "QTDB_test.mat").is_file():
-            ds = open_task("ecg", data)
+        net = api.load_model(name)[0]
+        if name.startswith("ecg"):
+            ds = open_task("ecg", None)  # the shipped QTDB test set
         else:
             ds = open_task("random", None, n=args.samples, channels=net.n_inputs, steps=250, density=0.05, seed=0)
         rows.append(measure(net, ds, args.samples, args.repeat, api.default_batch_size(net, "event"),

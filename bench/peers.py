@@ -41,7 +41,6 @@ import roofline  # noqa: E402
 from evsim import api  # noqa: E402
 from evsim import stream as streaming  # noqa: E402
 from evsim.engines import event, step  # noqa: E402
-from evsim.formats.manifest import import_manifest  # noqa: E402
 from evsim.model import decide, initial_state  # noqa: E402
 from evsim.tasks import open_task  # noqa: E402
 
@@ -193,10 +192,6 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None, help="threads for Numba and torch (default: Numba's)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    models = Path(os.environ.get("EVSIM_PAPER_MODELS", ROOT.parent / "shared" / "paper-models"))
-    if not models.is_dir():
-        print(f"bench: paper models not found at {models} (set EVSIM_PAPER_MODELS)", file=sys.stderr)
-        return 2
     torch = torch_or_none()
     import numba
 
@@ -207,7 +202,7 @@ def main() -> int:
     load_before = roofline.load_average()
     results = []
     for name in args.models.split(","):
-        net = import_manifest(models / f"{name}.json")
+        net = api.load_model(name)[0]
         ds = open_task("random", None, n=args.samples, channels=net.n_inputs, steps=250, density=args.density, seed=0)
         results.append(measure(net, ds, args.samples, min(args.samples_b1, args.samples), args.repeat, torch))
     env = {"numba_threads": numba.get_num_threads(), "torch": torch.__version__ if torch else None,

@@ -4,8 +4,7 @@ the shipped ECG model.
     python bench/precision.py [--samples 64] [--json]
 
 For each model both precisions of the event engine run the same inputs from the all-zero state
-(ecg_icons2020 and weights/ecg.h5 on the QTDB test set when EVSIM_DATA_DIR has it, else on the
-built-in synthetic ECG; shd_nmi2021 and ssc_nmi2021 on random binary input, 5 % density, 250
+(ecg_icons2020 and the built-in ecg model on the shipped QTDB test set; shd_nmi2021 and ssc_nmi2021 on random binary input, 5 % density, 250
 steps).  Printed: prediction agreement (per step for ECG), spike agreement (equal spike values
 over samples x steps x neurons), samples whose every spike train is identical, the largest
 readout difference, and the accuracy of each where the task has labels.  Also the float32
@@ -24,8 +23,6 @@ import numpy as np
 
 from evsim import api
 from evsim.engines import event
-from evsim.formats.h5 import load_network
-from evsim.formats.manifest import import_manifest
 from evsim.model import decide
 from evsim.tasks import open_task
 
@@ -76,17 +73,11 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=64)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    models = Path(os.environ.get("EVSIM_PAPER_MODELS", ROOT.parent / "shared" / "paper-models"))
-    data = Path(os.environ.get("EVSIM_DATA_DIR", ROOT.parent / "shared" / "data"))
-    if not models.is_dir():
-        print(f"bench: paper models not found at {models} (set EVSIM_PAPER_MODELS)", file=sys.stderr)
-        return 2
-    qtdb = (data / "qtdb" / "QTDB_test.mat").is_file()
-    ecg_data = open_task("ecg", data) if qtdb else open_task("ecg-synthetic", None, n=args.samples)
-    cases = [(import_manifest(models / "ecg_icons2020.json"), ecg_data),
-             (load_network(ROOT / "weights" / "ecg.h5"), ecg_data)]
+    ecg_data = open_task("ecg", None)  # the shipped QTDB test set
+    cases = [(api.load_model("ecg_icons2020")[0], ecg_data),
+             (api.load_model("ecg")[0], ecg_data)]
     for name in ("shd_nmi2021", "ssc_nmi2021"):
-        net = import_manifest(models / f"{name}.json")
+        net = api.load_model(name)[0]
         cases.append((net, open_task("random", None, n=args.samples, channels=net.n_inputs, steps=250, density=0.05, seed=0)))
     rows = [compare(net, ds, args.samples) for net, ds in cases]
     if args.json:

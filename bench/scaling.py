@@ -38,7 +38,6 @@ from peers import TorchLoop, torch_or_none  # noqa: E402
 
 from evsim import api  # noqa: E402
 from evsim.engines import event  # noqa: E402
-from evsim.formats.manifest import import_manifest  # noqa: E402
 from evsim.model import Layer, Network, Projection  # noqa: E402
 from evsim.tasks import open_task  # noqa: E402
 
@@ -152,15 +151,11 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "scaling")
     ap.add_argument("--torch-dtype", choices=("float32", "float64"), default="float32")
     args = ap.parse_args()
-    models = Path(os.environ.get("EVSIM_PAPER_MODELS", ROOT.parent / "shared" / "paper-models"))
-    if not models.is_dir():
-        print(f"bench: paper models not found at {models} (set EVSIM_PAPER_MODELS)", file=sys.stderr)
-        return 2
     torch = torch_or_none()
     if torch is not None:
         torch.set_num_threads(1)
     torch_note = None if torch else "torch is not installed: no PyTorch series"
-    shd = import_manifest(models / "shd_nmi2021.json")
+    shd = api.load_model("shd_nmi2021")[0]
     load_before = roofline.load_average()
     rows = []
     plan = ([("density", d, shd, 250, d) for d in DENSITIES]
