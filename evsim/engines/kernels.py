@@ -62,8 +62,10 @@ def _update(step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_
     Two loops: the update (coefficients from the record's transposed copy, one contiguous row
     per column, so consecutive neurons read consecutive values), then the queue, written
     without a branch (whether a neuron spikes is unpredictable): each entry is written and kept
-    only when the neuron spiked.  Indices are unsigned (no check for negative ones) and no view
-    is taken (a view of a shared array costs a reference count that the threads contend for)."""
+    only when the neuron spiked; the spikes emitted are then summed over the queued entries
+    alone.  Indices are unsigned (no check for negative ones, and the queue's running length
+    is one integer add per neuron) and no view is taken (a view of a shared array costs a
+    reference count that the threads contend for)."""
     ct = net.coef_t
     f8 = np.float64
     for k in range(lo, hi):
@@ -72,15 +74,18 @@ def _update(step, net, lo, hi, opts, v, syn, adp, s_prev, current, queue, queue_
         # float32 storage: the results are rounded when stored), as the reference does
         c = (f8(ct[0, i]), f8(ct[1, i]), f8(ct[2, i]), f8(ct[3, i]), f8(ct[4, i]), f8(ct[5, i]), f8(ct[6, i]), f8(ct[7, i]))
         v[i], syn[i], adp[i], s_prev[i] = step(c, opts, f8(v[i]), f8(syn[i]), f8(adp[i]), f8(s_prev[i]), f8(current[i]))
-    n_spk = 0
-    n_total = 0
-    for k in range(lo, hi):
-        sk = s_prev[uint64(k)]
-        queue[slot, lo + n_spk] = k  # lo + n_spk <= k: inside the layer's row
-        queue_n[slot, lo + n_spk] = sk
-        n_spk += sk != 0.0
-        n_total += int(sk)
-    return n_spk, n_total
+    sl = uint64(slot)
+    base = uint64(lo)
+    n_spk = uint64(0)
+    for k in range(base, uint64(hi)):
+        sk = s_prev[k]
+        queue[sl, base + n_spk] = k  # base + n_spk <= k: inside the layer's row
+        queue_n[sl, base + n_spk] = sk
+        n_spk += uint64(sk != 0.0)
+    n_total = 0  # spikes emitted: summed over the queued neurons only (the loop above stays short)
+    for e in range(n_spk):
+        n_total += int(queue_n[sl, base + e])
+    return int(n_spk), n_total
 
 
 @njit(cache=True, inline="always")
@@ -161,12 +166,17 @@ def sample_state(net, v, i, a, s, events, ac, ac_structural, mac, spikes, neuron
 
 
 @njit(cache=True)
-def step(net, st, t, in_start, in_stop, in_channel, in_value, trace, row, record, spike_rec, v_rec, i_rec):
-    """Step t of one sample.  The input events of step ts are in_channel/in_value[in_start[q] :
-    in_stop[q]] with q = ts % len(in_start): a whole sample's pointers, or a ring of recent steps.
-    Writes the readout into trace[row] and, when recording, spikes and state into the *_rec
-    arrays' row `row` (whole arrays are passed, not row views: a view of an array the threads
-    share costs a reference count they contend for)."""
+def steps(net, st, t0, t1, in_start, in_stop, in_channel, in_value, trace, row0, record, spike_rec, v_rec, i_rec):
+    """Steps t0 .. t1 - 1 of one sample (a whole sample in a batch; one step when streaming).
+    The input events of step ts are in_channel/in_value[in_start[q] : in_stop[q]] with q = ts %
+    len(in_start): a whole sample's pointers, or a ring of recent steps.  Step t writes the
+    readout into trace[t - row0] and, when recording, spikes and state into the *_rec arrays'
+    row t - row0 (whole arrays are passed, not row views: a view of an array the threads share
+    costs a reference count they contend for).
+
+    The steps loop inside this one call: each call takes a reference to every array of both
+    records (about 60 atomic increments and as many decrements, on counters the threads share
+    for the network's arrays), so a sample pays for them once, not once per step."""
     layer_off, w, nnz = net.layer_off, net.w, net.nnz
     ev, ac, ac_s, mac = st.events, st.ac, st.ac_structural, st.mac
     v, syn, adp, s_prev, spike0, current = st.v, st.i, st.a, st.s, st.s0, st.current
@@ -174,94 +184,96 @@ def step(net, st, t, in_start, in_stop, in_channel, in_value, trace, row, record
     n_layers = layer_off.shape[0] - 1
     ring_size = net.ring_size
     in_period = in_start.shape[0]
-    slot = t % ring_size
-    for li in range(n_layers):
-        lo = layer_off[li]
-        hi = layer_off[li + 1]
-        for i in range(lo, hi):
-            current[uint64(i)] = net.bias[uint64(i)]
-        # -- deliver the events arriving now, projection by projection, in order; counts are
-        # summed locally and added once per projection
-        for kk in range(net.in_ptr[li], net.in_ptr[li + 1]):
-            p = net.in_proj[kk]
-            ts = t - net.p_delay[p]
-            if ts < -1:
-                continue
-            src = net.p_src[p]
-            n_tgt = net.p_n_tgt[p]
-            w_off = net.p_w_off[p]
-            nnz_off = net.p_nnz_off[p]
-            n_ev = n_binary = ac_sum = mac_sum = 0
-            if src >= 0 and ts >= 0:  # spikes a layer emitted at step ts: a count of c spikes is c events
-                s_lo = layer_off[src]
-                q = ts % ring_size
-                for e in range(s_lo, s_lo + queue_len[q, src]):
-                    j = queue[q, e] - s_lo
-                    c = queue_n[q, e]
-                    _add_row(current, lo, w, w_off + j * n_tgt, n_tgt, c)
-                    m = int(c)
-                    n_ev += m
-                    ac_sum += m * nnz[nnz_off + j]
-                n_binary = n_ev
-            elif src < 0:  # the network's input
-                if ts < 0:
+    lo_ = net.layer_opts  # the options as a tuple of scalars: no view, no reference count
+    for t in range(t0, t1):
+        row = t - row0
+        slot = t % ring_size
+        for li in range(n_layers):
+            lo = layer_off[li]
+            hi = layer_off[li + 1]
+            for i in range(lo, hi):
+                current[uint64(i)] = net.bias[uint64(i)]
+            # -- deliver the events arriving now, projection by projection, in order; counts are
+            # summed locally and added once per projection
+            for kk in range(net.in_ptr[li], net.in_ptr[li + 1]):
+                p = net.in_proj[kk]
+                ts = t - net.p_delay[p]
+                if ts < -1:
                     continue
-                q = ts % in_period
-                for e in range(in_start[q], in_stop[q]):
-                    j = in_channel[e]
-                    b, a_add, m_add = _deliver_valued(current, lo, w, w_off + j * n_tgt, n_tgt, in_value[e], nnz[nnz_off + j])
-                    n_ev += 1
-                    n_binary += b
-                    ac_sum += a_add
-                    mac_sum += m_add
-            else:  # ts = -1: the initial state's spike values (fractional when random)
-                s_lo = layer_off[src]
-                for j in range(layer_off[src + 1] - s_lo):
-                    val = spike0[s_lo + j]
-                    if val == 0.0:
+                src = net.p_src[p]
+                n_tgt = net.p_n_tgt[p]
+                w_off = net.p_w_off[p]
+                nnz_off = net.p_nnz_off[p]
+                n_ev = n_binary = ac_sum = mac_sum = 0
+                if src >= 0 and ts >= 0:  # spikes a layer emitted at step ts: a count of c spikes is c events
+                    s_lo = layer_off[src]
+                    q = ts % ring_size
+                    for e in range(s_lo, s_lo + queue_len[q, src]):
+                        j = queue[q, e] - s_lo
+                        c = queue_n[q, e]
+                        _add_row(current, lo, w, w_off + j * n_tgt, n_tgt, c)
+                        m = int(c)
+                        n_ev += m
+                        ac_sum += m * nnz[nnz_off + j]
+                    n_binary = n_ev
+                elif src < 0:  # the network's input
+                    if ts < 0:
                         continue
-                    b, a_add, m_add = _deliver_valued(current, lo, w, w_off + j * n_tgt, n_tgt, val, nnz[nnz_off + j])
-                    n_ev += 1
-                    n_binary += b
-                    ac_sum += a_add
-                    mac_sum += m_add
-            ev[p] += n_ev
-            ac[p] += ac_sum
-            ac_s[p] += n_binary * n_tgt
-            mac[p] += mac_sum
-        # -- update every neuron of the layer (the bias reaches each one every step)
-        if net.reset_interval > 0 and (t + 1) % net.reset_interval == net.layer_reset[li]:
-            for i in range(lo, hi):  # a periodic restart (Network.reset_interval)
-                v[i] = 0.0
-                syn[i] = 0.0
-        st.neuron_updates[li] += hi - lo
-        lo_ = net.layer_opts  # the options as a tuple of scalars: no view, no reference count
-        opts = (lo_[li, 0], lo_[li, 1], lo_[li, 2], lo_[li, 3], lo_[li, 4], lo_[li, 5])
-        n_spk, n_total = _neuron_step(net.layer_code[li], net, lo, hi, opts, v, syn, adp, s_prev,
-                                      current, queue, queue_n, slot)
-        queue_len[slot, li] = n_spk
-        st.spikes[li] += n_total
-        if record:
-            for e in range(n_spk):
-                spike_rec[row, queue[slot, lo + e]] = queue_n[slot, lo + e]
-            for i in range(lo, hi):
-                v_rec[row, i] = v[i]
-                i_rec[row, i] = syn[i]
-        if li == net.readout_layer:
-            for i in range(lo, hi):
-                trace[row, i - lo] = s_prev[i] if net.readout_spike else v[i]
+                    q = ts % in_period
+                    for e in range(in_start[q], in_stop[q]):
+                        j = in_channel[e]
+                        b, a_add, m_add = _deliver_valued(current, lo, w, w_off + j * n_tgt, n_tgt, in_value[e], nnz[nnz_off + j])
+                        n_ev += 1
+                        n_binary += b
+                        ac_sum += a_add
+                        mac_sum += m_add
+                else:  # ts = -1: the initial state's spike values (fractional when random)
+                    s_lo = layer_off[src]
+                    for j in range(layer_off[src + 1] - s_lo):
+                        val = spike0[s_lo + j]
+                        if val == 0.0:
+                            continue
+                        b, a_add, m_add = _deliver_valued(current, lo, w, w_off + j * n_tgt, n_tgt, val, nnz[nnz_off + j])
+                        n_ev += 1
+                        n_binary += b
+                        ac_sum += a_add
+                        mac_sum += m_add
+                ev[p] += n_ev
+                ac[p] += ac_sum
+                ac_s[p] += n_binary * n_tgt
+                mac[p] += mac_sum
+            # -- update every neuron of the layer (the bias reaches each one every step)
+            if net.reset_interval > 0 and (t + 1) % net.reset_interval == net.layer_reset[li]:
+                for i in range(lo, hi):  # a periodic restart (Network.reset_interval)
+                    v[i] = 0.0
+                    syn[i] = 0.0
+            st.neuron_updates[li] += hi - lo
+            opts = (lo_[li, 0], lo_[li, 1], lo_[li, 2], lo_[li, 3], lo_[li, 4], lo_[li, 5])
+            n_spk, n_total = _neuron_step(net.layer_code[li], net, lo, hi, opts, v, syn, adp, s_prev,
+                                          current, queue, queue_n, slot)
+            queue_len[slot, li] = n_spk
+            st.spikes[li] += n_total
+            if record:
+                for e in range(n_spk):
+                    spike_rec[row, queue[slot, lo + e]] = queue_n[slot, lo + e]
+                for i in range(lo, hi):
+                    v_rec[row, i] = v[i]
+                    i_rec[row, i] = syn[i]
+            if li == net.readout_layer:
+                for i in range(lo, hi):
+                    trace[row, i - lo] = s_prev[i] if net.readout_spike else v[i]
 
 
 @njit(cache=True)
 def run_sample(net, k, events, start, out, record):
-    """Sample k of a batch, step after step."""
+    """Sample k of a batch, all its steps."""
     st = sample_state(net, start.v[k], start.i[k], start.a[k], start.s[k], out.events[k], out.ac[k],
                       out.ac_structural[k], out.mac[k], out.spikes[k], out.neuron_updates[k])
     step_ptr = events.step_ptr[k]
     in_start, in_stop = step_ptr[:-1], step_ptr[1:]
     trace, spike_rec, v_rec, i_rec = out.trace[k], out.spike_rec[k], out.v_rec[k], out.i_rec[k]
-    for t in range(step_ptr.shape[0] - 1):
-        step(net, st, t, in_start, in_stop, events.channel, events.value, trace, t, record, spike_rec, v_rec, i_rec)
+    steps(net, st, 0, step_ptr.shape[0] - 1, in_start, in_stop, events.channel, events.value, trace, 0, record,
+          spike_rec, v_rec, i_rec)
 
 
 @njit(cache=True, parallel=True)

@@ -3,9 +3,9 @@
     st = step.start(net, state)                 # one sample's state record, from model.State
     step.advance(net, st, channel, value)       # one step; st.readout[0] then holds the output
 
-`net` is the compiled network (record.prepare).  `advance` is kernels.step, the very function
-the batch kernel loops over, plus a ring of the last input steps (for input projections with a
-delay): a pure function over the network record and one sample's state record (NamedTuples of
+`net` is the compiled network (record.prepare).  `advance` is kernels.steps over one step, the
+very function the batch kernel runs over a whole sample, plus a ring of the last input steps
+(for input projections with a delay): a pure function over the network record and one sample's state record (NamedTuples of
 arrays, updated in place), so a stream and a batch run of the same sample give the same spikes,
 readout and counts.  The running operation counters live in st.sample (as OpCounts, for one
 sample); the caller reads them between steps.
@@ -71,6 +71,6 @@ def advance(net, st, channel, value):
         st.in_channel[base + e] = channel[e]
         st.in_value[base + e] = value[e]
     st.in_stop[q] = base + channel.shape[0]
-    kernels.step(net, st.sample, t, st.in_start, st.in_stop, st.in_channel, st.in_value, st.readout, 0, False,
-                 st.no_spikes, st.no_values, st.no_values)
+    kernels.steps(net, st.sample, t, t + 1, st.in_start, st.in_stop, st.in_channel, st.in_value, st.readout, t, False,
+                  st.no_spikes, st.no_values, st.no_values)
     st.t[0] = t + 1
