@@ -23,6 +23,10 @@ import os
 # other jobs, spinning threads of one library starve the other's (measured: PyTorch at batch 64
 # 35x slower, evsim one sample per call 9x slower when both spin).  Set before either starts.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The reference's matrix products are small (batch x inputs x neurons, once per step): one BLAS
+# thread is its fastest, and OpenBLAS's threads spin while they wait (measured on the shared
+# 2-core machine: SHD reference 2 samples/s with two threads, 97 with one).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402

@@ -6,6 +6,7 @@
 Peers, all on the same random binary inputs (5 % density, 250 steps) from the all-zero state:
   evsim event       the event engine, batches of api.default_batch_size, samples over threads
   evsim event b1    the event engine one sample per call (what a device serving one stream does)
+  ... f32           the same with --precision float32 (weights and state in float32)
   evsim step        the event engine one step per call (engines.step, the `evsim stream` path)
   evsim reference   the dense NumPy reference, batches of 64
   torch b64 / b1    a PyTorch CPU loop over steps and layers (I = bias + s @ W.T, the neuron
@@ -28,6 +29,10 @@ import os
 # other jobs, spinning threads of one library starve the other's (measured: PyTorch at batch 64
 # 35x slower, evsim one sample per call 9x slower when both spin).  Set before either starts.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The reference's matrix products are small (batch x inputs x neurons, once per step): one BLAS
+# thread is its fastest, and OpenBLAS's threads spin while they wait (measured on the shared
+# 2-core machine: SHD reference 2 samples/s with two threads, 97 with one).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -118,6 +123,7 @@ def timed(fn) -> tuple[float, float]:
 
 def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:
     prepared = event.prepare(network)
+    prepared32 = event.prepare(network, "float32")
     steps = dataset.n_steps
     batches = list(dataset.batches(api.default_batch_size(network, "event"), 0, n))
     batches_ref = list(dataset.batches(64, 0, n))
@@ -125,12 +131,12 @@ def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:
     dense = np.concatenate([b.inputs.to_dense() for b in batches])
     zeros = initial_state(network, np.arange(1), "zeros")
 
-    def run_event():
-        return [api.simulate(network, b.inputs, b.sample_ids, "event", prepared=prepared) for b in batches]
+    def run_event(prepared=prepared, precision="float64"):
+        return [api.simulate(network, b.inputs, b.sample_ids, "event", prepared=prepared, precision=precision) for b in batches]
 
-    def run_b1():
+    def run_b1(prepared=prepared, precision="float64"):
         for b in singles:
-            api.simulate(network, b.inputs, b.sample_ids, "event", prepared=prepared)
+            api.simulate(network, b.inputs, b.sample_ids, "event", prepared=prepared, precision=precision)
 
     def run_steps():
         for b in singles:
@@ -143,6 +149,8 @@ def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:
             api.simulate(network, b.inputs, b.sample_ids, "reference")
 
     peers = {"evsim event": (run_event, n, False), "evsim event b1": (run_b1, n_b1, True),
+             "evsim event f32": (lambda: run_event(prepared32, "float32"), n, False),
+             "evsim event b1 f32": (lambda: run_b1(prepared32, "float32"), n_b1, True),
              "evsim step": (run_steps, n_b1, True), "evsim reference": (run_reference, n, False)}
     trace_event = np.concatenate([r.trace for r in run_event()])  # also the warm-up
     pred_event = decide(network.readout, trace_event)
@@ -175,6 +183,8 @@ def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:
             "event_over_peer": ratio("evsim event", 0), "event_over_peer_cpu": ratio("evsim event", 1),
             "event_b1_over_peer": ratio("evsim event b1", 0) if per_stream else None,
             "event_b1_over_peer_cpu": ratio("evsim event b1", 1) if per_stream else None,
+            "event_f32_over_peer": ratio("evsim event f32", 0),
+            "event_b1_f32_over_peer": ratio("evsim event b1 f32", 0) if per_stream else None,
             "prediction_agreement_with_event": agreement.get(name),
         })
     if torch is None:
@@ -216,7 +226,7 @@ def main() -> int:
     for r in results:
         print(f"\n{r['model']} on {r['input']}")
         head = (f"{'peer':<18} {'samples':>7} {'samples/s':>9} {'/cpu-s':>7} {'µs/step':>8} {'event/peer':>10} {'(cpu)':>7} "
-                f"{'b1/peer':>8} {'(cpu)':>7} {'agree':>6}")
+                f"{'b1/peer':>8} {'(cpu)':>7} {'f32/peer':>8} {'b1f32/p':>8} {'agree':>6}")
         print(head)
         print("-" * len(head))
         col = lambda v, width, suffix="": ("-" if v is None else f"{v:.2f}{suffix}").rjust(width)  # noqa: E731
@@ -227,9 +237,11 @@ def main() -> int:
             print(f"{row['peer']:<18} {row['samples']:>7} {row['samples_per_s']:>9.1f} {row['samples_per_cpu_s']:>7.1f} "
                   f"{col(row['step_latency_us'], 8)} {col(row['event_over_peer'], 10, 'x')} {col(row['event_over_peer_cpu'], 7, 'x')} "
                   f"{col(row['event_b1_over_peer'], 8, 'x')} {col(row['event_b1_over_peer_cpu'], 7, 'x')} "
+                  f"{col(row['event_f32_over_peer'], 8, 'x')} {col(row['event_b1_f32_over_peer'], 8, 'x')} "
                   f"{col(row['prediction_agreement_with_event'], 6)}")
     print("\nevent/peer: the batched event engine's samples/s over the peer's; b1/peer: evsim one sample per call over")
-    print("the one-at-a-time peers; (cpu): the same by CPU time (samples per CPU-second of the process, all threads).")
+    print("the one-at-a-time peers; (cpu): the same by CPU time (samples per CPU-second of the process, all threads);")
+    print("f32/peer, b1f32/p: the same for the event engine in float32 (--precision float32), by wall time.")
     print("agree: fraction of the torch loop's predictions equal to the event engine's.")
     return 0
 
