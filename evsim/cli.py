@@ -674,7 +674,7 @@ def stream(
         t.add_row("accuracy", fmt(report.accuracy, pct=True))
     elif report.samples <= 20 and not isinstance(report.predictions[0], list):
         t.add_row("predictions", " ".join(str(p) for p in report.predictions))
-    out.print(t)
+    show(t)
     for note in report.notes:
         err.print(f"note: {note}")
     return 0
