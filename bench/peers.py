@@ -139,10 +139,11 @@ def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:
             api.simulate(network, b.inputs, b.sample_ids, "event", prepared=prepared, precision=precision)
 
     def run_steps():
+        go = step.Stepper(prepared)
         for b in singles:
             st = step.start(prepared, zeros)
             for channel, value in streaming.steps_of(b.inputs, 0):
-                step.advance(prepared, st, channel, value)
+                go(st, channel, value)
 
     def run_reference():
         for b in batches_ref:

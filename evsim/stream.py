@@ -4,7 +4,8 @@
     task_samples(dataset, offset, limit)    each sample of a task, step by step
     read_events(lines, n_inputs, steps)     samples from text lines "step channel [value]"
 
-Each step is one call of engines.step.advance on the sample's state record; the report gives
+Each step is one call of engines.step.advance on the sample's state record (through a
+step.Stepper: the compiled function without Numba's per-call type dispatch); the report gives
 the latency of that call (median, p99, max: the time from a step's input to its output, Python
 dispatch included) and the energy of each step, priced by a float hardware profile from the
 step's own operation counts.  The spikes, readout and counts are exactly those of a batch run
@@ -106,8 +107,9 @@ def stream(
     hw = prepare_hardware(network, prof)
     coef = energy_coefficients(network, prof, hw.mapping)
     net = event.prepare(network, precision)
+    advance = step.Stepper(net)
     warm = step.start(net, initial_state(network, np.array([0])))
-    step.advance(net, warm, np.zeros(0, dtype=np.int32), np.zeros(0))  # compile (or load) before timing
+    advance(warm, np.zeros(0, dtype=np.int32), np.zeros(0))  # compile (or load) before timing
     tally = api.Tally(network, init, seed)
     latencies: list[np.ndarray] = []
     energies: list[np.ndarray] = []
@@ -122,7 +124,7 @@ def stream(
             if len(channel) > network.n_inputs:  # the input ring holds one event per channel and step
                 raise EvsimError(f"sample {sample.sample_id}: {len(channel)} events in one step, more than the {network.n_inputs} channels")
             t0 = time.perf_counter_ns()
-            step.advance(net, st, channel, value)
+            advance(st, channel, value)
             lat.append(time.perf_counter_ns() - t0)
             trace.append(st.readout[0].copy())
             fed.append((channel, value))

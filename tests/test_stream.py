@@ -25,13 +25,15 @@ from test_neurons import inputs as mixed_inputs
 from test_neurons import mixed_network
 
 
-def step_through(net, inputs: EventBatch, row: int, state, precision: str = "float64"):
-    """Run one sample through engines.step; returns (trace, its counters)."""
+def step_through(net, inputs: EventBatch, row: int, state, precision: str = "float64", via: str = "stepper"):
+    """Run one sample through engines.step (a Stepper, as `evsim stream` does, or the
+    dispatcher's `advance`); returns (trace, its counters)."""
     rec = event.prepare(net, precision)
     st = step.start(rec, state, row)
+    go = step.Stepper(rec) if via == "stepper" else lambda st, channel, value: step.advance(rec, st, channel, value)
     trace = []
     for channel, value in streaming.steps_of(inputs, row):
-        step.advance(rec, st, channel, value)
+        go(st, channel, value)
         trace.append(st.readout[0].copy())
     return np.array(trace), st.sample
 
@@ -49,9 +51,10 @@ def delayed_network(**overrides):
     return tiny_network(**kw, **overrides)
 
 
+@pytest.mark.parametrize("via", ["stepper", "advance"])
 @pytest.mark.parametrize("make", [tiny_network, delayed_network])
 @pytest.mark.parametrize("init", ["zeros", "paper"])
-def test_step_by_step_equals_batch_and_the_scalar_equations(make, init):
+def test_step_by_step_equals_batch_and_the_scalar_equations(make, init, via):
     net = make() if init == "zeros" else make(initial_state=InitialState(default=LayerInit("uniform", 1.0)))
     rng = np.random.default_rng(5)
     x = (rng.random((2, 50, 2)) < 0.3).astype(float)
@@ -60,7 +63,7 @@ def test_step_by_step_equals_batch_and_the_scalar_equations(make, init):
     state = initial_state(net, np.array([0, 1]), init, seed=2)
     batch = event.simulate(net, inputs, state, record_spikes=True)
     for s in range(2):
-        trace, st = step_through(net, inputs, s, state)
+        trace, st = step_through(net, inputs, s, state, via=via)
         np.testing.assert_array_equal(trace, batch.trace[s])
         for key in streaming.COUNTERS:
             np.testing.assert_array_equal(getattr(st, key), getattr(batch.counts, key)[s], err_msg=key)

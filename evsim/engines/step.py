@@ -2,6 +2,7 @@
 
     st = step.start(net, state)                 # one sample's state record, from model.State
     step.advance(net, st, channel, value)       # one step; st.readout[0] then holds the output
+    go = step.Stepper(net); go(st, channel, value)   # the same, without Numba's per-call dispatch
 
 `net` is the compiled network (record.prepare).  `advance` is kernels.steps over one step, the
 very function the batch kernel runs over a whole sample, plus a ring of the last input steps
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -74,3 +76,27 @@ def advance(net, st, channel, value):
     kernels.steps(net, st.sample, t, t + 1, st.in_start, st.in_stop, st.in_channel, st.in_value, st.readout, t, False,
                   st.no_spikes, st.no_values, st.no_values)
     st.t[0] = t + 1
+
+
+class Stepper:
+    """`advance` for one network record, called through its compiled entry point.
+
+    Numba's dispatcher works out the type of every argument at each call: for the ~45 arrays of
+    the two records that is ~12 µs on the development machine, more than a step of the SHD model
+    itself.  A Stepper works the types out once (per dtype and layout of the step's channel and
+    value arrays) and then calls the compiled function directly, which still unpacks the arrays
+    but skips the type dispatch.  `st` must come from start(net, ...): its layout follows from
+    the record's."""
+
+    def __init__(self, net: NetworkRecord):
+        self.net = net
+        self._entries: dict = {}
+
+    def __call__(self, st: StreamState, channel: np.ndarray, value: np.ndarray) -> None:
+        key = (channel.dtype, value.dtype, channel.flags.c_contiguous, value.flags.c_contiguous,
+               channel.flags.writeable, value.flags.writeable)
+        entry = self._entries.get(key)
+        if entry is None:
+            sig = tuple(numba.typeof(a) for a in (self.net, st, channel, value))
+            entry = self._entries[key] = advance.compile(sig)
+        entry(self.net, st, channel, value)
