@@ -214,3 +214,13 @@ def test_ecg_default_data_and_overrides(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("EVSIM_DATA_DIR", str(tmp_path))
     code, _, err = cli("run", "--task", "ecg", "--limit", "1")
     assert_one_line_exit_2(code, err, str(tmp_path))
+
+
+def test_a_first_run_compiles_without_a_word_on_stderr(tmp_path):
+    """The first run after an install compiles the kernels; Numba's internal IR check used to
+    print dozens of warning lines then.  An empty Numba cache makes this run a first run."""
+    from hostile import run_cli_subprocess
+
+    proc = run_cli_subprocess("run", "--task", "ecg", "--limit", "1", timeout=600, env={"NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert proc.code == 0 and proc.err == "", proc.err[:2000]
+    assert any((tmp_path / "numba").rglob("*.nbi")), "the run did not compile into the empty cache"
