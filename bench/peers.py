@@ -23,21 +23,12 @@ ratios are the steadier.  Quote ratios; absolute figures depend on the machine a
 
 from __future__ import annotations
 
-import os
-
-# Idle OpenMP threads (Numba's and torch's) sleep instead of spinning: on a machine shared with
-# other jobs, spinning threads of one library starve the other's (measured: PyTorch at batch 64
-# 35x slower, evsim one sample per call 9x slower when both spin).  Set before either starts.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# The reference's matrix products are small (batch x inputs x neurons, once per step): one BLAS
-# thread is its fastest, and OpenBLAS's threads spin while they wait (measured on the shared
-# 2-core machine: SHD reference 2 samples/s with two threads, 97 with one).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from shared_machine import timed  # first: sets the thread environment before NumPy/Numba/torch load
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -112,13 +103,6 @@ class TorchLoop:
                     if li == self.readout:
                         trace[:, t] = v[li]
         return trace
-
-
-def timed(fn) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process over all its threads) of one call."""
-    c0, t0 = time.process_time(), time.perf_counter()
-    fn()
-    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def measure(network, dataset, n: int, n_b1: int, repeat: int, torch) -> dict:

@@ -67,10 +67,6 @@ def resized(network: Network, size: int, seed: int = 0) -> Network:
     return network.replace(name=f"{network.name}@{size}", layers=layers, projections=projections, golden=[])
 
 
-def dense_macs_per_step(network: Network) -> int:
-    return int(sum(p.weight.size for p in network.projections))
-
-
 def best_time(fn, repeat: int) -> float:
     """The least CPU time of `repeat` calls (after a warm-up call)."""
     fn()
@@ -90,7 +86,7 @@ def point(network: Network, n: int, steps: int, density: float, repeat: int, tor
     delivered = roofline.delivered_accumulates(network, result.counts.events.sum(axis=0))
     neurons = sum(layer.size for layer in network.layers if layer.spiking)
     rate = float(result.counts.spikes.sum() / (n * steps * neurons))
-    dense = dense_macs_per_step(network) * steps * n
+    dense = api.dense_equivalent_per_step(network) * steps * n
     runs = {
         "event": (lambda: api.simulate(network, batch.inputs, batch.sample_ids, "event", prepared=prepared), delivered),
         "reference": (lambda: api.simulate(network, batch.inputs, batch.sample_ids, "reference"), dense),
