@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from evsim import api
 from evsim.formats.h5 import CHECKSUM_ATTR, load_network, save_network
-from evsim.hardware.profile import load_profile
+from evsim.hardware.profile import load_profile, shipped_profiles
 from evsim.hardware.quantize import quantize
 from evsim.tasks import open_task
 
@@ -168,13 +168,7 @@ def test_mutated_qtdb_files(tmp_path, qtdb_bytes, mutation):
     outcome("qtdb file bytes", lambda: _run_task("ecg", folder, "ecg"))
 
 
-def _shipped_profiles() -> list[str]:
-    from importlib import resources
-
-    return sorted(p.name[:-5] for p in resources.files("evsim.hardware").joinpath("profiles").iterdir() if p.name.endswith(".toml"))
-
-
-SHIPPED_PROFILES = _shipped_profiles()
+SHIPPED_PROFILES = shipped_profiles()
 PROFILE_VALUES = st.one_of(
     st.sampled_from(["inf", "nan", "-inf", "-1", "0", "1e308", "99999999999999", "'x'", "true", "[]", "[1, 2]", "[-9999, 9999]", "{}"]),
     st.integers(-(2**40), 2**40).map(str),
